@@ -1,0 +1,1 @@
+"""Cap'n Proto level: schemas, servers, one connection, listeners, proxies."""
