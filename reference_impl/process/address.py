@@ -5,7 +5,9 @@
     unix:<path>:<opt>[:<opt>...]  options, bind only: max-connections=N
     unix::<opt>...                options on the default path
 
-The path is everything between ``unix:`` and the next ``:``. Error texts are
+The path is everything between ``unix:`` and the next ``:``; when binding, a
+path that reads as an option (``unix:max-connections=2``) is an error that
+points to ``unix::``. Error texts are
 upstream's, word for word, because tools and users match on them.
 """
 import os
@@ -15,6 +17,7 @@ from ..errors import InvalidArgument
 
 DEFAULT_MAX_CONNECTIONS = 16
 SUN_PATH_MAX = 108       # Linux sun_path, terminator included
+_OPTIONS = {"max-connections"}
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,11 @@ def parse_address(address: str, datadir: str, exe_name: str, *,
             path = rest
         else:
             max_connections = _parse_options(options)
+    if allow_options and path.partition("=")[0] in _OPTIONS:
+        # "unix:max-connections=2": options where the path should be.
+        raise InvalidArgument("Missing unix socket path before socket options; "
+                              "use unix::<options> for the default path")
     if not path:
-        if sep and allow_options and address.startswith("unix:") and not rest.startswith(":"):
-            raise InvalidArgument("Missing unix socket path before socket options; "
-                                  "use unix::<options> for the default path")
         full = default_socket_path(os.path.abspath(datadir), exe_name)
     else:
         full = os.path.join(os.path.abspath(datadir), path)
