@@ -1,0 +1,28 @@
+"""One case per role that says in seconds whether a manifest is usable."""
+from conformance.case import case
+
+
+@case("PROTO-001", "REQ-PROTO-1", roles=("child",), needs=("libmultiprocess",), smoke=True)
+def test_child_answers_the_probe(child):
+    """A spawned child answers construct, makeThread("probe"), getName with a name containing "probe"."""
+    c = child()
+    assert "probe" in c.probe()
+
+
+@case("LISTEN-001", "REQ-LISTEN-1", roles=("listener",), needs=("libmultiprocess",), smoke=True)
+def test_listener_answers_a_client(listener):
+    """A listening node answers the probe from a client that connects to its socket."""
+    node = listener()
+    assert "probe" in node.connect().probe()
+
+
+@case("SPAWN-001", "REQ-SPAWN-1", roles=("shell",), smoke=True)
+def test_shell_spawns_and_destroys_the_probe_child(shell):
+    """The shell spawns a child by name, probes it, and destroying it reaps it with status 0."""
+    sh = shell()
+    obj, pid = sh.spawn("probe-child")
+    assert sh.command(f"probe {obj}").ok
+    a = sh.command(f"destroy {obj}")
+    assert a.ok, a.result
+    assert any(e == f"event reaped {obj} pid={pid} status=0" for e in a.events), a.events
+    assert sh.quit() == 0

@@ -1,0 +1,105 @@
+"""Fixtures of docs/writing-cases.md. Wiring only: the work is in harness/.
+
+Every fixture cleans up after itself even when the case fails or times out:
+processes are killed by process group and reaped, temporary directories and
+socket files removed, and orphans or zombies left by the implementation fail
+the case that caused them."""
+import shutil
+import tempfile
+
+import pytest
+
+from harness.capnp_peer import PeerLoop, load_schemas
+from harness.processes import ProcessTracker
+from harness.roles import ChildHandle, ListenerHandle, ShellHandle
+
+
+class ProcessLeak(AssertionError):
+    """Processes the implementation left behind (the plugin reports a leak)."""
+
+
+@pytest.fixture
+def short_tmp():
+    """Short (socket paths stay far from 108 bytes, with any xdist worker count)."""
+    path = tempfile.mkdtemp(dir="/tmp", prefix="ipc-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def procs(evidence):
+    tracker = ProcessTracker()
+    yield tracker
+    problems = tracker.teardown()
+    evidence.record("process_verdict", {
+        "processes": [t.verdict() for t in tracker.tracked],
+        "leftovers": problems})
+    if problems:
+        raise ProcessLeak("left behind: " + "; ".join(problems))
+
+
+@pytest.fixture
+def peer():
+    loop = PeerLoop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture
+def schemas(impl):
+    return load_schemas(impl.protocol)
+
+
+@pytest.fixture
+def child(impl, procs, peer, schemas, evidence):
+    made = []
+
+    def make(env=None, connect=True):
+        handle = ChildHandle(impl, procs, peer, schemas, evidence, env=env, connect=connect)
+        made.append(handle)
+        return handle
+    yield make
+    for handle in made:
+        if handle.client is not None:
+            try:
+                handle.close()
+            except Exception:
+                pass
+
+
+@pytest.fixture
+def listener(impl, procs, peer, schemas, evidence, short_tmp):
+    made = []
+
+    def make(address=None, extra_args=(), wait_ready=True, datadir=None):
+        handle = ListenerHandle(impl, procs, peer, schemas, evidence,
+                                address=address or f"unix:{short_tmp}/s.sock",
+                                datadir=datadir or short_tmp, extra_args=extra_args,
+                                wait_ready=wait_ready)
+        made.append(handle)
+        return handle
+    yield make
+    for handle in made:
+        for client in handle.clients:
+            try:
+                peer.run(client.close)
+                peer.release(client)
+            except Exception:
+                pass
+        evidence.append("listener_output", handle.tracked.lines()[-50:])
+
+
+@pytest.fixture
+def shell(impl, procs, evidence, short_tmp):
+    made = []
+
+    def make(probe_names=("probe-child",), probe_mode="serve", link_node_as=(), env=None):
+        exe_dir = tempfile.mkdtemp(dir=short_tmp, prefix="x")
+        handle = ShellHandle(impl, procs, evidence, exe_dir=exe_dir, datadir=short_tmp,
+                             probe_names=probe_names, probe_mode=probe_mode,
+                             link_node_as=link_node_as, env=env)
+        made.append(handle)
+        return handle
+    yield make
+    for handle in made:
+        handle.close()

@@ -1,0 +1,290 @@
+"""Starting, watching, reaping and killing the processes of one case.
+
+Every process a case starts goes through a ``ProcessTracker``. Each is put in
+a session of its own, so teardown can kill its whole group; the test process
+is made a child subreaper, so anything they orphan becomes our child and
+cannot escape the leak check. Output is read on threads into line buffers so
+a case waits for a line on a condition, never by sleeping."""
+import ctypes
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+
+import psutil
+
+from .fd_table import fd_table
+from .waits import Deadline, WaitTimeout, wait_readable
+
+PR_SET_CHILD_SUBREAPER = 36
+_subreaper_set = False
+
+
+def become_subreaper():
+    """Orphans of our descendants are re-parented to us, so we see (and reap) them."""
+    global _subreaper_set
+    if not _subreaper_set:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+        _subreaper_set = True
+
+
+class ImplementationCrashed(AssertionError):
+    """A process of the implementation died of a signal it should not have."""
+
+    def __init__(self, message, *, stderr=None):
+        super().__init__(message)
+        self.stderr = stderr
+
+
+class LineBuffer:
+    """Lines of a pipe, gathered on a thread; ``wait`` blocks on a condition."""
+
+    def __init__(self, stream, name: str):
+        self.name = name
+        self.lines: list[str] = []
+        self.closed = False
+        self._cv = threading.Condition()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream):
+        try:
+            for raw in iter(stream.readline, b""):
+                with self._cv:
+                    self.lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+                    self._cv.notify_all()
+        except (OSError, ValueError):
+            pass
+        finally:
+            with self._cv:
+                self.closed = True
+                self._cv.notify_all()
+
+    def wait(self, pattern, timeout: float, *, start: int = 0) -> re.Match | None:
+        """The first line at index >= ``start`` matching ``pattern``, or None
+        when the deadline passes or the pipe closes without one."""
+        rx = re.compile(pattern)
+        deadline = Deadline(timeout)
+        with self._cv:
+            i = start
+            while True:
+                while i < len(self.lines):
+                    m = rx.search(self.lines[i])
+                    if m:
+                        return m
+                    i += 1
+                if self.closed or deadline.expired():
+                    return None
+                self._cv.wait(deadline.left())
+
+    def text(self) -> str:
+        with self._cv:
+            return "\n".join(self.lines)
+
+    def tail(self, n: int = 20) -> list[str]:
+        with self._cv:
+            return self.lines[-n:]
+
+    def join(self, timeout: float = 5):
+        self._thread.join(timeout)
+
+
+class Tracked:
+    """One process started by the tracker."""
+
+    def __init__(self, popen: subprocess.Popen, label: str):
+        self.popen = popen
+        self.pid = popen.pid
+        self.label = label
+        self.argv = list(popen.args)
+        self.process = psutil.Process(popen.pid)
+        self.pidfd = os.pidfd_open(popen.pid)
+        self.stdout = LineBuffer(popen.stdout, "stdout") if popen.stdout else None
+        self.stderr = LineBuffer(popen.stderr, "stderr") if popen.stderr else None
+        self.returncode = None
+
+    def lines(self) -> list[str]:
+        return list(self.stdout.lines) if self.stdout else []
+
+    def stderr_text(self) -> str:
+        return self.stderr.text() if self.stderr else ""
+
+    def seen(self) -> dict:
+        return {"stdout": self.stdout.tail() if self.stdout else [],
+                "stderr": self.stderr.tail() if self.stderr else []}
+
+    def poll_exit(self):
+        """The exit status if the process has exited (it is then reaped), else None."""
+        if self.returncode is None and wait_readable(self.pidfd, 0):
+            self.returncode = self.popen.wait()
+        return self.returncode
+
+    def wait_exit(self, timeout: float) -> int:
+        """Wait for the exit (pidfd) and reap; negative status = killed by that signal."""
+        if self.returncode is None:
+            if not wait_readable(self.pidfd, timeout):
+                diag = diagnose(self.pid)
+                raise WaitTimeout(
+                    f"{self.label} (pid {self.pid}) did not exit within {timeout}s: "
+                    f"state {diag.get('status')}, blocked in {diag.get('wchan')}",
+                    seen=self.seen(), diagnostics=diag)
+            self.returncode = self.popen.wait()
+        return self.returncode
+
+    def wait_line(self, pattern, timeout: float, *, stream: str = "stdout", start: int = 0) -> re.Match:
+        buf = self.stdout if stream == "stdout" else self.stderr
+        m = buf.wait(pattern, timeout, start=start)
+        if m is None:
+            why = "closed its output" if buf.closed else f"did not print it within {timeout}s"
+            raise WaitTimeout(f"{self.label} (pid {self.pid}) {why}: expected a {stream} line "
+                              f"matching {pattern!r}", seen=self.seen(),
+                              diagnostics=None if buf.closed else diagnose(self.pid))
+        return m
+
+    def signal(self, sig):
+        if self.returncode is None:
+            try:
+                self.popen.send_signal(sig)
+            except ProcessLookupError:
+                pass
+
+    def verdict(self) -> dict:
+        return {"pid": self.pid, "label": self.label, "argv": self.argv,
+                "exit_status": self.returncode}
+
+
+class ProcessTracker:
+    def __init__(self):
+        become_subreaper()
+        self.tracked: list[Tracked] = []
+        self.adopted: dict[int, str] = {}
+        self._before = {p.pid for p in psutil.Process().children(recursive=True)}
+
+    def start(self, argv, *, pass_fds=(), env=None, cwd=None, new_session=True,
+              stdin=subprocess.DEVNULL, label=None, capture=True) -> Tracked:
+        pipe = subprocess.PIPE if capture else None
+        popen = subprocess.Popen(argv, pass_fds=tuple(pass_fds), env=env, cwd=cwd,
+                                 start_new_session=new_session, stdin=stdin,
+                                 stdout=pipe, stderr=pipe)
+        tracked = Tracked(popen, label or os.path.basename(argv[0]))
+        self.tracked.append(tracked)
+        return tracked
+
+    def adopt(self, pid: int, label: str):
+        """Watch a process the implementation started (a spawned child)."""
+        self.adopted[pid] = label
+
+    def new_processes(self) -> list[psutil.Process]:
+        """Descendants of ours that appeared during the case (zombies included)."""
+        return [p for p in psutil.Process().children(recursive=True) if p.pid not in self._before]
+
+    def leftovers(self) -> list[str]:
+        """Live processes that outlived their parent and are not ours to keep:
+        orphans re-parented to us that the case did not start itself."""
+        started = {t.pid for t in self.tracked}
+        out = []
+        for p in self.new_processes():
+            try:
+                if p.ppid() != os.getpid() or p.pid in started:
+                    continue
+                status = p.status()
+                if status == psutil.STATUS_ZOMBIE:
+                    continue          # exited after its parent: nothing leaks
+                label = self.adopted.get(p.pid, "")
+                out.append(f"orphan pid {p.pid} {label} ({status}): {' '.join(p.cmdline())}")
+            except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue
+        return out
+
+    def teardown(self) -> list[str]:
+        """Describe the orphans, then kill every process group we started,
+        every adopted and remaining descendant, and reap them all."""
+        problems = self.leftovers()
+        for t in self.tracked:
+            if t.poll_exit() is None:
+                _killpg(t.pid)
+                t.popen.kill()
+                t.returncode = t.popen.wait()
+        for p in self.new_processes():
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        gone, alive = psutil.wait_procs(self.new_processes(), timeout=5)
+        for p in gone:
+            _reap_quietly(p.pid)
+        for p in alive:
+            problems.append(f"pid {p.pid} survived SIGKILL")
+        for t in self.tracked:
+            os.close(t.pidfd)
+            for buf in (t.stdout, t.stderr):
+                if buf:
+                    buf.join(2)
+        return problems
+
+
+def _killpg(pid: int):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _reap_quietly(pid: int):
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def tree(pid: int) -> list[dict]:
+    """The process and its descendants, for evidence."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root] + root.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    out = []
+    for p in procs:
+        try:
+            with p.oneshot():
+                status = p.status()
+                cmd = " ".join(p.cmdline()) if status != psutil.STATUS_ZOMBIE else "(zombie)"
+                out.append({"pid": p.pid, "ppid": p.ppid(), "status": status, "cmdline": cmd})
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            out.append({"pid": p.pid, "status": "zombie-or-gone"})
+    return out
+
+
+def diagnose(pid: int) -> dict:
+    """Where a stuck process is: state, wait channel, kernel stack,
+    descriptors and, for Python, its stack through py-spy when present."""
+    out = {"pid": pid}
+    try:
+        out["status"] = psutil.Process(pid).status()
+    except psutil.NoSuchProcess:
+        out["status"] = "gone"
+        return out
+    for key, name in (("wchan", "wchan"), ("stack", "stack")):
+        try:
+            with open(f"/proc/{pid}/{name}") as f:
+                out[key] = f.read().strip()
+        except OSError:
+            pass
+    try:
+        out["fds"] = [e.brief() for e in fd_table(pid).values()]
+    except OSError:
+        pass
+    out["tree"] = tree(pid)
+    spy = shutil.which("py-spy")
+    if spy:
+        try:
+            out["py_stack"] = subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True,
+                                             text=True, timeout=10).stdout
+        except (subprocess.TimeoutExpired, OSError):
+            pass
+    return out

@@ -1,0 +1,241 @@
+"""Handles on an implementation in each of its roles, as cases use them
+(docs/writing-cases.md): a child the suite spawned, a listener it started,
+a shell it drives. Each keeps its evidence as it goes."""
+import glob
+import json
+import os
+import signal
+import socket
+
+from .capnp_peer import Client
+from .fd_table import fd_table
+from .shell_driver import ShellDriver
+from .staging import probe_env, stage_link, stage_probe
+from .waits import Deadline, WaitTimeout, wait_readable
+
+
+class ChildHandle:
+    """The implementation's child role, spawned by the suite over a socketpair."""
+
+    def __init__(self, impl, procs, peer, schemas, evidence, *, env=None, connect=True):
+        self._peer, self._schemas, self._evidence = peer, schemas, evidence
+        parent_end, child_end = socket.socketpair()
+        self.sock = parent_end
+        argv = impl.argv("child", fd=child_end.fileno())
+        self.exe_name = impl.roles["child"].exe_name or os.path.basename(argv[0])
+        self.tracked = procs.start(argv, pass_fds=[child_end.fileno()],
+                                   env={**os.environ, **(env or {})}, label="child")
+        child_end.close()
+        self.pid = self.tracked.pid
+        self.process = self.tracked.process
+        self.client = None
+        evidence.append("processes", {"role": "child", "pid": self.pid, "argv": argv})
+        if connect:
+            self.client = peer.run(Client(schemas).connect_sock, self.sock)
+
+    def probe(self, timeout=10) -> str:
+        return self._peer.run(self.client.probe, timeout=timeout)
+
+    def echo(self, text: str, timeout=10) -> str:
+        return self._peer.run(self.client.echo, text, timeout=timeout)
+
+    def call(self, async_fn, timeout=10):
+        """Run ``async_fn(client)`` on the peer loop."""
+        return self._peer.run(async_fn, self.client, timeout=timeout)
+
+    def close(self):
+        """Close the suite's end: the child should see EOF."""
+        if self.client is not None:
+            self._peer.run(self.client.close)
+            self._peer.release(self.client)
+            self.client = None
+        self.sock.close()
+
+    def wait_exit(self, timeout=10) -> int:
+        status = self.tracked.wait_exit(timeout)
+        self._evidence.record("exit_status", status)
+        return status
+
+    def fd_table(self):
+        return fd_table(self.pid)
+
+    def stdout_lines(self):
+        return self.tracked.lines()
+
+    def signal(self, sig):
+        self.tracked.signal(sig)
+
+
+class ListenerHandle:
+    def __init__(self, impl, procs, peer, schemas, evidence, *, address, datadir,
+                 extra_args=(), timeout=20, wait_ready=True):
+        self._peer, self._schemas, self._evidence = peer, schemas, evidence
+        self.impl, self.datadir, self.requested = impl, datadir, address
+        role = impl.roles["listener"]
+        argv = impl.argv("listener", address=address, datadir=datadir) + list(extra_args)
+        self.tracked = procs.start(argv, env=dict(os.environ), label="listener", cwd=datadir)
+        self.pid = self.tracked.pid
+        self.address = self.path = None
+        self.clients = []
+        evidence.append("processes", {"role": "listener", "pid": self.pid, "argv": argv})
+        if wait_ready:
+            m = self.tracked.wait_line(role.ready_pattern, timeout)
+            self.address = m.groupdict().get("address") or address
+            self.path = self.address.partition(":")[2]
+
+    def connect(self):
+        """A pycapnp client on a fresh connection (Init bootstrapped, nothing called)."""
+        client = self._peer.run(Client(self._schemas).connect_sock, self.raw_connect())
+        self.clients.append(client)
+        return ClientHandle(self._peer, client)
+
+    def raw_connect(self) -> socket.socket:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.path)
+        return s
+
+    def wait_line(self, pattern, timeout=10, start=0):
+        return self.tracked.wait_line(pattern, timeout, start=start)
+
+    def line_count(self):
+        return len(self.tracked.lines())
+
+    def stop(self, sig=signal.SIGTERM, timeout=10) -> int:
+        self.tracked.signal(sig)
+        status = self.tracked.wait_exit(timeout)
+        self._evidence.record("listener_exit_status", status)
+        return status
+
+    def num_fds(self) -> int:
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def alive(self) -> bool:
+        return self.tracked.poll_exit() is None
+
+
+class ClientHandle:
+    def __init__(self, peer, client):
+        self._peer, self.client = peer, client
+
+    def probe(self, timeout=10):
+        return self._peer.run(self.client.probe, timeout=timeout)
+
+    def echo(self, text, timeout=10):
+        return self._peer.run(self.client.echo, text, timeout=timeout)
+
+    def call(self, async_fn, timeout=10):
+        return self._peer.run(async_fn, self.client, timeout=timeout)
+
+    def close(self):
+        if self.client is not None:
+            self._peer.run(self.client.close)
+            self._peer.release(self.client)
+            self.client = None
+
+
+class ShellHandle:
+    """The implementation's shell, staged next to the probe child."""
+
+    def __init__(self, impl, procs, evidence, *, exe_dir, datadir, probe_names=("probe-child",),
+                 probe_mode="serve", link_node_as=(), env=None):
+        self._evidence, self._procs = evidence, procs
+        self.exe_dir, self.datadir = exe_dir, datadir
+        self.record_dir = os.path.join(exe_dir, "records")
+        os.makedirs(self.record_dir, exist_ok=True)
+        for name in probe_names:
+            stage_probe(exe_dir, name)
+        for name in link_node_as:              # the implementation's own node, by name
+            stage_link(exe_dir, impl.executables["node"], name)
+        shell_path = stage_link(exe_dir, impl.executables["shell"])
+        full_env = {**os.environ, **probe_env(self.record_dir, impl.protocol.schema_dir,
+                                               mode=probe_mode), **(env or {})}
+        argv = impl.argv("shell", datadir=datadir)
+        argv[0] = shell_path if argv[0] == impl.executables["shell"] else argv[0]
+        argv = [shell_path if a == impl.executables["shell"] else a for a in argv]
+        self.driver = ShellDriver(argv, env=full_env, cwd=datadir,
+                                  prompt=impl.roles["shell"].prompt)
+        self.pid = self.driver.pid
+        procs.adopt(self.pid, "shell")
+        evidence.append("processes", {"role": "shell", "pid": self.pid, "argv": argv})
+
+    @property
+    def transcript(self):
+        return self.driver.transcript
+
+    def command(self, line, timeout=20):
+        return self.driver.command(line, timeout)
+
+    def expect_event(self, pattern, timeout=10):
+        return self.driver.expect_event(pattern, timeout)
+
+    def spawn(self, name="probe-child", timeout=20) -> tuple[int, int]:
+        """Spawn by name; (object id, pid). Fails the case on an error answer."""
+        a = self.command(f"spawn {name}", timeout)
+        assert a.ok, f"spawn {name} failed: {a.result}"
+        obj, pid = a.words[2], int(a.words[3].partition("=")[2])
+        self._procs.adopt(pid, f"spawned {name}")
+        return int(obj), pid
+
+    def probe_records(self, count=1, timeout=10) -> list[dict]:
+        """Records written by probe children, waiting (inotify) until
+        ``count`` of them exist."""
+        deadline = Deadline(timeout)
+        with DirWatch(self.record_dir) as watch:
+            while True:
+                paths = sorted(glob.glob(os.path.join(self.record_dir, "*.json")))
+                if len(paths) >= count:
+                    break
+                if deadline.expired():
+                    raise WaitTimeout(f"{len(paths)} probe records of {count} within {timeout}s",
+                                      seen={"records": paths, "transcript": self.transcript[-1500:]})
+                watch.wait(deadline.left())
+        records = []
+        for p in paths:
+            with open(p) as f:
+                records.append(json.load(f))
+        self._evidence.record("probe_records", [_brief_record(r) for r in records])
+        return records
+
+    def quit(self, timeout=30) -> int:
+        return self.driver.quit(timeout)
+
+    def close(self):
+        self._evidence.record("transcript", self.driver.transcript)
+        self.driver.close()
+
+
+class DirWatch:
+    """inotify on a directory: wait() returns when a file was created or
+    renamed into it since the last wait (set up before looking, so nothing
+    written in between is missed)."""
+
+    def __init__(self, path):
+        import ctypes
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self._libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        IN_CREATE, IN_MOVED_TO = 0x100, 0x80
+        if self._libc.inotify_add_watch(self.fd, os.fsencode(path), IN_CREATE | IN_MOVED_TO) < 0:
+            os.close(self.fd)
+            raise OSError(ctypes.get_errno(), f"inotify_add_watch {path}")
+
+    def wait(self, timeout):
+        if wait_readable(self.fd, timeout):
+            try:
+                os.read(self.fd, 65536)
+            except BlockingIOError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+
+def _brief_record(r: dict) -> dict:
+    return {"pid": r["pid"], "argv": r["argv"], "cwd": r["cwd"],
+            "fds": {k: v["target"] + (" cloexec" if v["flags"] & 0o2000000 else "")
+                    for k, v in r["fds"].items()},
+            "signals": r["signals"], "pgid": r["pgid"], "sid": r["sid"]}

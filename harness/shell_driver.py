@@ -1,0 +1,163 @@
+"""Driving an implementation's shell (docs/programs.md section 2) with pexpect.
+
+The shell runs in a pty of its own session, as a person would run it. Its
+environment is given explicitly, without PYTHONUNBUFFERED, so a shell that
+forgets to flush its prompt times out here instead of passing by luck."""
+import io
+import os
+import re
+import signal
+from dataclasses import dataclass, field
+
+import pexpect
+
+from .waits import Deadline, WaitTimeout
+
+_LINE = re.compile(r"([^\r\n]*)\r?\n")
+
+
+@dataclass
+class Answer:
+    ok: bool
+    result: str                  # the whole result line
+    data: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+
+    @property
+    def words(self) -> list[str]:
+        return self.result.split()
+
+
+class ShellDriver:
+    def __init__(self, argv, *, env, cwd=None, prompt="ipc> ", timeout=20):
+        self.prompt = prompt
+        self.events: list[str] = []          # every event line seen so far
+        self._unread_events: list[str] = []
+        self._log = io.StringIO()
+        clean_env = {k: v for k, v in env.items() if k != "PYTHONUNBUFFERED"}
+        self.child = pexpect.spawn(argv[0], list(argv[1:]), env=clean_env, cwd=cwd,
+                                   encoding="utf-8", echo=False, timeout=timeout,
+                                   codec_errors="replace")
+        self.child.logfile_read = self._log
+        self.pid = self.child.pid
+        self._expect_prompt(timeout, "the first prompt")
+
+    @property
+    def transcript(self) -> str:
+        return self._log.getvalue().replace("\r\n", "\n")
+
+    def _seen(self):
+        return {"transcript_tail": self.transcript[-2000:]}
+
+    def _expect_prompt(self, timeout, what):
+        try:
+            self.child.expect_exact(self.prompt, timeout=timeout)
+        except pexpect.TIMEOUT:
+            raise WaitTimeout(f"shell pid {self.pid}: no prompt {self.prompt!r} within "
+                              f"{timeout}s after {what}", seen=self._seen()) from None
+        except pexpect.EOF:
+            raise WaitTimeout(f"shell pid {self.pid} ended before {what}",
+                              seen=self._seen()) from None
+        self._take_events(self.child.before)
+
+    def _take_events(self, text):
+        for line in (text or "").replace("\r", "").split("\n"):
+            if line.startswith("event "):
+                self._event(line)
+
+    def _event(self, line):
+        self.events.append(line)
+        self._unread_events.append(line)
+
+    def command(self, line: str, timeout: float = 20) -> Answer:
+        """Send one command; collect its data and event lines up to the
+        ok/error result line, then wait for the prompt."""
+        self.child.sendline(line)
+        answer = Answer(False, "")
+        deadline = Deadline(timeout)
+        while True:
+            try:
+                self.child.expect(_LINE, timeout=deadline.left())
+            except pexpect.TIMEOUT:
+                raise WaitTimeout(f"shell pid {self.pid}: no answer to {line!r} within "
+                                  f"{timeout}s", seen=self._seen()) from None
+            except pexpect.EOF:
+                raise WaitTimeout(f"shell pid {self.pid} ended while answering {line!r}",
+                                  seen=self._seen()) from None
+            text = self.child.match.group(1)
+            if text.startswith(self.prompt):      # a stray prompt before the line
+                text = text[len(self.prompt):]
+            if text.startswith("event "):
+                self._event(text)
+                answer.events.append(text)
+            elif text.startswith("ok") or text.startswith("error"):
+                answer.ok = text.startswith("ok")
+                answer.result = text
+                break
+            elif text:
+                answer.data.append(text)
+        self._expect_prompt(deadline.left() or 1, f"the answer to {line!r}")
+        return answer
+
+    def expect_event(self, pattern: str, timeout: float = 10) -> str:
+        """The first unread event line matching ``pattern``; reads on until
+        one arrives or the deadline passes."""
+        rx = re.compile(pattern)
+        deadline = Deadline(timeout)
+        while True:
+            for ev in self._unread_events:
+                if rx.search(ev):
+                    self._unread_events.remove(ev)
+                    return ev
+            try:
+                self.child.expect(_LINE, timeout=deadline.left())
+            except (pexpect.TIMEOUT, pexpect.EOF):
+                raise WaitTimeout(f"shell pid {self.pid}: no event matching {pattern!r} "
+                                  f"within {timeout}s", seen=self._seen()) from None
+            text = self.child.match.group(1)
+            if text.startswith(self.prompt):
+                text = text[len(self.prompt):]
+            if text.startswith("event "):
+                self._event(text)
+
+    def quit(self, timeout: float = 20) -> int:
+        """Send quit, expect 'ok bye' and the end; return the exit status."""
+        answer_seen = False
+        self.child.sendline("quit")
+        deadline = Deadline(timeout)
+        try:
+            while True:
+                i = self.child.expect([_LINE, pexpect.EOF], timeout=deadline.left())
+                if i == 1:
+                    break
+                text = self.child.match.group(1)
+                if text.startswith(self.prompt):
+                    text = text[len(self.prompt):]
+                if text.startswith("event "):
+                    self._event(text)
+                elif text.startswith("ok bye"):
+                    answer_seen = True
+        except pexpect.TIMEOUT:
+            raise WaitTimeout(f"shell pid {self.pid} did not end within {timeout}s of quit",
+                              seen=self._seen()) from None
+        self.child.wait()
+        if not answer_seen:
+            raise AssertionError(f"shell ended without 'ok bye': {self.transcript[-500:]}")
+        return self.status()
+
+    def status(self):
+        if self.child.signalstatus is not None:
+            return -self.child.signalstatus
+        return self.child.exitstatus
+
+    def close(self):
+        """Kill what remains of the shell's session and reap it."""
+        if self.child.isalive():
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        try:
+            self.child.close(force=True)
+        except Exception:
+            pass
