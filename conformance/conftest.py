@@ -93,11 +93,13 @@ def listener(impl, procs, peer, schemas, evidence, short_tmp):
 def shell(impl, procs, evidence, short_tmp):
     made = []
 
-    def make(probe_names=("probe-child",), probe_mode="serve", link_node_as=(), env=None):
+    def make(probe_names=("probe-child",), probe_mode="serve", link_node_as=(), env=None,
+             bait_fds=(), tty=True):
         exe_dir = tempfile.mkdtemp(dir=short_tmp, prefix="x")
         handle = ShellHandle(impl, procs, evidence, exe_dir=exe_dir, datadir=short_tmp,
                              probe_names=probe_names, probe_mode=probe_mode,
-                             link_node_as=link_node_as, env=env)
+                             link_node_as=link_node_as, env=env, bait_fds=bait_fds,
+                             tty=tty)
         made.append(handle)
         return handle
     yield make

@@ -162,6 +162,7 @@ class ProcessTracker:
         become_subreaper()
         self.tracked: list[Tracked] = []
         self.adopted: dict[int, str] = {}
+        self.owned: dict[int, str] = {}
         self._before = {p.pid for p in psutil.Process().children(recursive=True)}
 
     def start(self, argv, *, pass_fds=(), env=None, cwd=None, new_session=True,
@@ -174,6 +175,11 @@ class ProcessTracker:
         self.tracked.append(tracked)
         return tracked
 
+    def own(self, pid: int, label: str):
+        """A process the suite started by other means (pexpect): ours to keep,
+        and its process group is killed at teardown."""
+        self.owned[pid] = label
+
     def adopt(self, pid: int, label: str):
         """Watch a process the implementation started (a spawned child)."""
         self.adopted[pid] = label
@@ -185,7 +191,7 @@ class ProcessTracker:
     def leftovers(self) -> list[str]:
         """Live processes that outlived their parent and are not ours to keep:
         orphans re-parented to us that the case did not start itself."""
-        started = {t.pid for t in self.tracked}
+        started = {t.pid for t in self.tracked} | set(self.owned)
         out = []
         for p in self.new_processes():
             try:
@@ -209,6 +215,8 @@ class ProcessTracker:
                 _killpg(t.pid)
                 t.popen.kill()
                 t.returncode = t.popen.wait()
+        for pid in self.owned:
+            _killpg(pid)
         for p in self.new_processes():
             try:
                 p.kill()

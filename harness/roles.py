@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sys
 
 from .capnp_peer import Client
 from .fd_table import fd_table
@@ -133,11 +134,22 @@ class ClientHandle:
             self.client = None
 
 
+# Opens inheritable descriptors (bait) at the given numbers, then execs the
+# shell with its own argv: a parent holding descriptors it did not mean to pass.
+_BAIT = (
+    "import os, sys\n"
+    "for n in sys.argv[1].split(','):\n"
+    "    fd = os.open('/dev/null', os.O_RDONLY)\n"
+    "    os.dup2(fd, int(n), inheritable=True)\n"
+    "    os.close(fd) if fd != int(n) else None\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n")
+
+
 class ShellHandle:
     """The implementation's shell, staged next to the probe child."""
 
     def __init__(self, impl, procs, evidence, *, exe_dir, datadir, probe_names=("probe-child",),
-                 probe_mode="serve", link_node_as=(), env=None):
+                 probe_mode="serve", link_node_as=(), env=None, bait_fds=(), tty=True):
         self._evidence, self._procs = evidence, procs
         self.exe_dir, self.datadir = exe_dir, datadir
         self.record_dir = os.path.join(exe_dir, "records")
@@ -152,10 +164,12 @@ class ShellHandle:
         argv = impl.argv("shell", datadir=datadir)
         argv[0] = shell_path if argv[0] == impl.executables["shell"] else argv[0]
         argv = [shell_path if a == impl.executables["shell"] else a for a in argv]
+        if bait_fds:
+            argv = [sys.executable, "-c", _BAIT, ",".join(map(str, bait_fds)), *argv]
         self.driver = ShellDriver(argv, env=full_env, cwd=datadir,
-                                  prompt=impl.roles["shell"].prompt)
+                                  prompt=impl.roles["shell"].prompt, tty=tty)
         self.pid = self.driver.pid
-        procs.adopt(self.pid, "shell")
+        procs.own(self.pid, "shell")
         evidence.append("processes", {"role": "shell", "pid": self.pid, "argv": argv})
 
     @property

@@ -1,8 +1,12 @@
 """Driving an implementation's shell (docs/programs.md section 2) with pexpect.
 
-The shell runs in a pty of its own session, as a person would run it. Its
-environment is given explicitly, without PYTHONUNBUFFERED, so a shell that
-forgets to flush its prompt times out here instead of passing by luck."""
+By default the shell runs in a pty of its own session, as a person would run
+it. With ``tty=False`` it runs on pipes, still in a session of its own, as a
+daemon would: a case about the parent dying needs that, because the death of
+a pty's session leader sends SIGHUP to everything in the foreground group,
+children included, which hides whether they would have left on EOF.
+The environment is given explicitly, without PYTHONUNBUFFERED, so a shell
+that forgets to flush its prompt times out here instead of passing by luck."""
 import io
 import os
 import re
@@ -10,6 +14,7 @@ import signal
 from dataclasses import dataclass, field
 
 import pexpect
+from pexpect.popen_spawn import PopenSpawn
 
 from .waits import Deadline, WaitTimeout
 
@@ -29,15 +34,20 @@ class Answer:
 
 
 class ShellDriver:
-    def __init__(self, argv, *, env, cwd=None, prompt="ipc> ", timeout=20):
+    def __init__(self, argv, *, env, cwd=None, prompt="ipc> ", timeout=20, tty=True):
         self.prompt = prompt
         self.events: list[str] = []          # every event line seen so far
         self._unread_events: list[str] = []
         self._log = io.StringIO()
         clean_env = {k: v for k, v in env.items() if k != "PYTHONUNBUFFERED"}
-        self.child = pexpect.spawn(argv[0], list(argv[1:]), env=clean_env, cwd=cwd,
-                                   encoding="utf-8", echo=False, timeout=timeout,
-                                   codec_errors="replace")
+        if tty:
+            self.child = pexpect.spawn(argv[0], list(argv[1:]), env=clean_env, cwd=cwd,
+                                       encoding="utf-8", echo=False, timeout=timeout,
+                                       codec_errors="replace")
+        else:
+            self.child = PopenSpawn(list(argv), env=clean_env, cwd=cwd, encoding="utf-8",
+                                    timeout=timeout, codec_errors="replace",
+                                    preexec_fn=os.setsid)
         self.child.logfile_read = self._log
         self.pid = self.child.pid
         self._expect_prompt(timeout, "the first prompt")
@@ -152,12 +162,16 @@ class ShellDriver:
 
     def close(self):
         """Kill what remains of the shell's session and reap it."""
-        if self.child.isalive():
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
         try:
-            self.child.close(force=True)
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            if isinstance(self.child, PopenSpawn):
+                self.child.proc.wait(10)
+                for pipe in (self.child.proc.stdin, self.child.proc.stdout):
+                    pipe.close()
+            else:
+                self.child.close(force=True)
         except Exception:
             pass
