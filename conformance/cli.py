@@ -18,6 +18,7 @@ from pathlib import Path
 
 from conformance.case import (CASES_DIR, REPO_ROOT, CaseDefinitionError, collect_cases,
                               explain, load_requirements)
+from conformance.cpu_load import cpu_load
 from conformance.report import html_report
 from conformance.report import json_report as jr
 
@@ -150,7 +151,8 @@ def cmd_run(args) -> int:
                              repeat=args.repeat, random_order=args.random_order,
                              seed=args.seed, case_ids=args.case, timeout=args.timeout,
                              extra=args.pytest_args)
-        proc = _run_pytest(cmd)
+        with cpu_load(args.cpu_load):
+            proc = _run_pytest(cmd)
         results.append((stem, json_path, _read_run(json_path, proc.returncode)))
     runs = [run for _, _, run in results]
     report_path = report_dir / "report.html"
@@ -385,6 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="DIR", default=str(DEFAULT_REPORT_DIR),
                    help="report directory (default: reports/latest)")
     p.add_argument("--repeat", type=int, metavar="N", help="run each case N times; differing results are FLAKY")
+    p.add_argument("--cpu-load", type=int, metavar="K", default=0,
+                   help="keep K busy processes running meanwhile (with --repeat: flush out races)")
     p.add_argument("--random-order", action="store_true", help="shuffle the cases (the seed is printed)")
     p.add_argument("--seed", type=int, metavar="N", help="shuffle with this seed")
     p.add_argument("--case", action="append", metavar="ID", default=[], help="only this case ID (repeatable)")
