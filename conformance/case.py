@@ -38,7 +38,7 @@ REQUIREMENT_RE = re.compile(r"^REQ-[A-Z]+-\d+$")
 # The areas of docs/writing-cases.md, in report order; other areas are
 # accepted and sorted after these.
 AREAS = ("SPAWN", "FD", "SHUT", "CLEAN", "LISTEN", "ADDR", "SIG", "CLI", "FAULT", "PROTO")
-NEEDS = ("libmultiprocess", "echo", "events")
+NEEDS = ("libmultiprocess", "echo", "events", "ipcfd-argv")
 
 MARKER = "ipc_case"
 SMOKE_MARKER = "smoke"

@@ -241,11 +241,16 @@ def cmd_explain(args) -> int:
 # ---------------------------------------------------------------- repro
 
 def write_reproducer(info, manifest_path: Path, out: Path) -> int:
-    """``repro --write FILE``: a standalone reproducer script (issue 3).
-    Not available yet: says so and returns the incomplete status."""
-    print(f"ipc-conformance: repro --write is not yet implemented "
-          f"(no reproducer written for {info.id} to {out})", file=sys.stderr)
-    return jr.EXIT_INCOMPLETE
+    """``repro --write FILE``: a standalone reproducer script (conformance.repro)."""
+    from conformance import repro
+    try:
+        path = repro.write_reproducer(info, load_manifest(manifest_path), out,
+                                      requirement_text=load_requirements().get(info.requirement, ""))
+    except repro.ReproUnsupported as e:
+        print(f"ipc-conformance: {e}", file=sys.stderr)
+        return jr.EXIT_INCOMPLETE
+    print(f"wrote {path}: run it with `python3 {path}` (exit 0: right, 1: the bug, with a message)")
+    return jr.EXIT_OK
 
 
 def cmd_repro(args) -> int:
@@ -408,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run one case alone, verbose, printing its transcript and evidence")
     p.add_argument("case", metavar="CASE")
     p.add_argument("--impl", metavar="MANIFEST", required=True)
-    p.add_argument("--write", metavar="FILE", help="write a standalone reproducer script (not yet implemented)")
+    p.add_argument("--write", metavar="FILE", help="write a standalone reproducer script (pexpect, psutil, pycapnp only) instead of running the case")
     p.add_argument("--json", metavar="PATH", help="keep the JSON result here")
     p.add_argument("--repeat", type=int, metavar="N")
     p.add_argument("--timeout", type=float, metavar="S")
@@ -427,6 +432,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=str(DEFAULT_REPORT_DIR / "report.html"), metavar="HTML")
     p.add_argument("--title", default="IPC conformance report")
     p.set_defaults(func=cmd_report)
+
+    # Benchmarks live in bench/ (docs/bench.md); this only wires the command.
+    p = sub.add_parser("bench", help="benchmarks: the reference (and C++) against their floors, "
+                                     "as a table, bench.json and listener.png (docs/bench.md)")
+    try:
+        from bench.runner import add_arguments as add_bench_arguments
+        from bench.runner import run as cmd_bench
+        add_bench_arguments(p)
+        p.set_defaults(func=cmd_bench)
+    except ImportError as e:   # an install older than bench/ must not break the other commands
+        p.set_defaults(func=lambda _args, e=e: print(
+            f"ipc-conformance: bench is not importable ({e}); reinstall: pip install -e .",
+            file=sys.stderr) or jr.EXIT_INCOMPLETE)
+
+    from conformance.mutants import add_parser as add_mutants_parser
+    add_mutants_parser(sub, fmt)
     return parser
 
 

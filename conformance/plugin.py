@@ -333,7 +333,17 @@ def _feature_missing(manifest, need: str) -> str | None:
         return "the implementation's Init has no makeEcho (protocol.echo = false)"
     if need == "events" and not getattr(manifest, "events", None):
         return "the manifest describes no [events]"
+    if need == "ipcfd-argv" and not _upstream_child_argv(manifest):
+        return ("the child role does not take upstream's `NODE -ipcfd N` argv, so the node's"
+                " own command line (docs/programs.md section 1) is not offered")
     return None
+
+
+def _upstream_child_argv(manifest) -> bool:
+    """The child argv ends in `-ipcfd {fd}` (docs/programs.md section 1)."""
+    role = (getattr(manifest, "roles", None) or {}).get("child")
+    argv = list(getattr(role, "argv", ()) or ())
+    return len(argv) >= 2 and argv[-2:] == ["-ipcfd", "{fd}"]
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import capnp
 
+from . import liveness
 from .waits import WaitTimeout
 
 
@@ -29,7 +30,11 @@ class Schemas:
 
 @functools.lru_cache(maxsize=None)
 def _load(path: str, schema_dir: str):
-    return capnp.load(path, imports=[schema_dir])
+    # Upstream-style schemas import "/capnp/c++.capnp" for their C++
+    # annotations; pycapnp ships that file, so its package's parent is an
+    # import root too (without it, pycapnp aborts the whole process).
+    bundled = os.path.dirname(os.path.dirname(os.path.abspath(capnp.__file__)))
+    return capnp.load(path, imports=[schema_dir, bundled])
 
 
 def load_schemas(protocol) -> Schemas:
@@ -128,6 +133,13 @@ class Client:
         thread_map = (await self.init.construct()).threadMap
         thread = (await thread_map.makeThread(name)).result
         return (await thread.getName()).result
+
+    async def ping(self) -> str:
+        """Proof that the peer serves: the probe for a libmultiprocess-style
+        Init, an answered unknown call for any other (harness.liveness)."""
+        if self.schemas.proxy is not None:
+            return await self.probe()
+        return await liveness.ping(self.init)
 
     async def context(self):
         if self._ctx is None:

@@ -6,7 +6,10 @@ process group and session) to $IPC_PROBE_DIR/<pid>.json; a running process
 opens descriptors of its own (its event loop), so the census must come first.
 Then, by $IPC_PROBE_MODE, it serves a libmultiprocess-style Init on -ipcfd
 until EOF and exits 0 (``serve``), exits at once (``exit-now``, status
-$IPC_PROBE_EXIT_STATUS), or keeps running after EOF (``ignore-eof``)."""
+$IPC_PROBE_EXIT_STATUS), or keeps running after EOF (``ignore-eof``), or
+serves but never answers getName/echo (``stall``, marking <pid>.stalled when
+such a call arrives), or shuts its read side and waits for the parent to
+close (``deaf``, marking <pid>.deaf)."""
 import os
 import sys
 
@@ -55,7 +58,67 @@ def _record():
         os.rename(tmp, os.path.join(out_dir, f"{os.getpid()}.json"))
 
 
-def _serve(fd: int, keep_running: bool):
+def _mark(what: str):
+    """An empty file $IPC_PROBE_DIR/<pid>.<what>: tells the suite (which
+    waits on it with inotify) that this child reached a given point."""
+    out_dir = os.environ.get("IPC_PROBE_DIR")
+    if out_dir:
+        open(os.path.join(out_dir, f"{os.getpid()}.{what}"), "w").close()
+
+
+def _stalling_servers(schemas, base):
+    """``stall`` mode: construct and makeThread are answered, getName and
+    echo never are (a call stays in flight until the connection dies)."""
+    import asyncio
+
+    async def stall():
+        _mark("stalled")
+        await asyncio.Event().wait()
+
+    class Thread(schemas.proxy.Thread.Server):
+        async def getName(self, **_):
+            await stall()
+
+    class ThreadMap(schemas.proxy.ThreadMap.Server):
+        async def makeThread(self, name, **_):
+            return Thread()
+
+    class StallInit(base):
+        async def construct(self, threadMap, **_):
+            return ThreadMap()
+
+        if schemas.echo is not None:
+            async def makeEcho(self, context, **_):
+                return Echo()
+
+    if schemas.echo is not None:
+        class Echo(schemas.echo.Echo.Server):
+            async def echo(self, context, echo, **_):
+                await stall()
+    return StallInit
+
+
+def _deaf(fd: int, bound: float = 60):
+    """``deaf`` mode: shut the read side of the socket, so that the parent's
+    next write meets EPIPE (where SIGPIPE would kill an unprotected parent),
+    then wait until the parent closes its end (POLLHUP) and exit 0."""
+    import select
+    import socket
+    import time
+    sock = socket.socket(fileno=fd)
+    sock.shutdown(socket.SHUT_RD)
+    _mark("deaf")
+    poller = select.poll()
+    poller.register(fd, select.POLLHUP)
+    end = time.monotonic() + bound
+    while time.monotonic() < end:
+        for _, events in poller.poll(max(0.0, end - time.monotonic()) * 1000):
+            if events & select.POLLHUP:
+                return 0
+    return 3
+
+
+def _serve(fd: int, keep_running: bool, stall: bool = False):
     import asyncio
     import signal
     import socket
@@ -81,7 +144,11 @@ def _serve(fd: int, keep_running: bool):
         sock = socket.socket(fileno=fd)
         sock.setblocking(False)
         stream = await capnp.AsyncIoStream.create_connection(sock=sock)
-        server = capnp.TwoPartyServer(stream, bootstrap=suite_servers(load_schemas(protocol))())
+        schemas = load_schemas(protocol)
+        init_cls = suite_servers(schemas)
+        if stall:
+            init_cls = _stalling_servers(schemas, init_cls)
+        server = capnp.TwoPartyServer(stream, bootstrap=init_cls())
         try:
             await server.on_disconnect()
         except Exception:
@@ -100,7 +167,9 @@ def main():
     if len(sys.argv) != 3 or sys.argv[1] != "-ipcfd":
         print(f"probe child: expected '-ipcfd N', got {sys.argv[1:]}", file=sys.stderr)
         return 2
-    _serve(int(sys.argv[2]), keep_running=(mode == "ignore-eof"))
+    if mode == "deaf":
+        return _deaf(int(sys.argv[2]))
+    _serve(int(sys.argv[2]), keep_running=(mode == "ignore-eof"), stall=(mode == "stall"))
     return 0
 
 

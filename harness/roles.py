@@ -6,13 +6,17 @@ import json
 import os
 import signal
 import socket
+import struct
 import sys
+
+import capnp
 
 from .capnp_peer import Client
 from .fd_table import fd_table
+from .processes import ImplementationCrashed
 from .shell_driver import ShellDriver
 from .staging import probe_env, stage_link, stage_probe
-from .waits import Deadline, WaitTimeout, wait_readable
+from .waits import Deadline, WaitTimeout, wait_pid_exit, wait_readable
 
 
 class ChildHandle:
@@ -36,6 +40,10 @@ class ChildHandle:
 
     def probe(self, timeout=10) -> str:
         return self._peer.run(self.client.probe, timeout=timeout)
+
+    def ping(self, timeout=10) -> str:
+        """The peer serves (any Init schema): see harness.liveness."""
+        return self._peer.run(self.client.ping, timeout=timeout)
 
     def echo(self, text: str, timeout=10) -> str:
         return self._peer.run(self.client.echo, text, timeout=timeout)
@@ -90,9 +98,23 @@ class ListenerHandle:
         self.clients.append(client)
         return ClientHandle(self._peer, client)
 
-    def raw_connect(self) -> socket.socket:
+    def raw_connect(self, timeout=10) -> socket.socket:
+        """A blocking connect, bounded: a unix connect waits while the
+        listener's accept queue is full, at most SO_SNDTIMEO (Linux), so a
+        listener that stopped accepting is a WaitTimeout, never a hang."""
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(self.path)
+        bound = struct.pack("ll", int(timeout), 0)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, bound)
+        try:
+            s.connect(self.path)
+        except BlockingIOError:
+            s.close()
+            raise WaitTimeout(f"connect to {self.path} waited {timeout}s: the accept queue "
+                              "stayed full (the listener does not accept)") from None
+        except BaseException:
+            s.close()
+            raise
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 0))
         return s
 
     def wait_line(self, pattern, timeout=10, start=0):
@@ -113,6 +135,29 @@ class ListenerHandle:
     def alive(self) -> bool:
         return self.tracked.poll_exit() is None
 
+    def assert_alive(self):
+        """Fail when the listener is no longer running: CRASH for a signal."""
+        status = self.tracked.poll_exit()
+        if status is None:
+            return
+        if status < 0:
+            raise ImplementationCrashed(f"the listener died of signal {-status}",
+                                        stderr=self.tracked.stderr_text())
+        raise AssertionError(f"the listener exited with status {status}: "
+                             f"{self.tracked.stderr_text()[-400:]}")
+
+    def answered(self, fn, what):
+        """``fn()``'s answer; when it fails and the listener is dying, the
+        listener's fate (CRASH for a signal) is the verdict, not the client's error."""
+        try:
+            return fn()
+        except (capnp.KjException, WaitTimeout, OSError) as e:
+            if wait_pid_exit(self.pid, 5):
+                self.assert_alive()
+            if isinstance(e, WaitTimeout):
+                raise
+            raise AssertionError(f"{what}: {type(e).__name__}: {e}") from None
+
 
 class ClientHandle:
     def __init__(self, peer, client):
@@ -120,6 +165,10 @@ class ClientHandle:
 
     def probe(self, timeout=10):
         return self._peer.run(self.client.probe, timeout=timeout)
+
+    def ping(self, timeout=10) -> str:
+        """The peer serves (any Init schema): see harness.liveness."""
+        return self._peer.run(self.client.ping, timeout=timeout)
 
     def echo(self, text, timeout=10):
         return self._peer.run(self.client.echo, text, timeout=timeout)
@@ -136,8 +185,13 @@ class ClientHandle:
 
 # Opens inheritable descriptors (bait) at the given numbers, then execs the
 # shell with its own argv: a parent holding descriptors it did not mean to pass.
+# With IPC_BAIT_NOFILE in the environment it first sets the soft
+# RLIMIT_NOFILE to that value, so a case knows the limit the shell starts with.
 _BAIT = (
-    "import os, sys\n"
+    "import os, sys, resource\n"
+    "if os.environ.get('IPC_BAIT_NOFILE'):\n"
+    "    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
+    "    resource.setrlimit(resource.RLIMIT_NOFILE, (int(os.environ['IPC_BAIT_NOFILE']), hard))\n"
     "for n in sys.argv[1].split(','):\n"
     "    fd = os.open('/dev/null', os.O_RDONLY)\n"
     "    os.dup2(fd, int(n), inheritable=True)\n"
@@ -190,6 +244,12 @@ class ShellHandle:
         self._procs.adopt(pid, f"spawned {name}")
         return int(obj), pid
 
+    def connect(self, address, timeout=20) -> int:
+        """``connect ADDRESS``; the object id. Fails the case on an error answer."""
+        a = self.command(f"connect {address}", timeout)
+        assert a.ok and len(a.words) > 2, f"connect {address} failed: {a.result}"
+        return int(a.words[2])
+
     def probe_records(self, count=1, timeout=10) -> list[dict]:
         """Records written by probe children, waiting (inotify) until
         ``count`` of them exist."""
@@ -209,6 +269,18 @@ class ShellHandle:
                 records.append(json.load(f))
         self._evidence.record("probe_records", [_brief_record(r) for r in records])
         return records
+
+    def wait_mark(self, pid: int, what: str, timeout=10):
+        """Wait (inotify) until probe child ``pid`` marked that it reached
+        ``what`` (``stalled``, ``deaf``: see harness/probe_child.py)."""
+        path = os.path.join(self.record_dir, f"{pid}.{what}")
+        deadline = Deadline(timeout)
+        with DirWatch(self.record_dir) as watch:
+            while not os.path.exists(path):
+                if deadline.expired():
+                    raise WaitTimeout(f"probe child {pid} did not mark {what!r} within {timeout}s",
+                                      seen={"transcript": self.transcript[-1500:]})
+                watch.wait(deadline.left())
 
     def quit(self, timeout=30) -> int:
         return self.driver.quit(timeout)

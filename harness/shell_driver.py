@@ -49,6 +49,12 @@ class ShellDriver:
                                     timeout=timeout, codec_errors="replace",
                                     preexec_fn=os.setsid)
         self.child.logfile_read = self._log
+        # pexpect sleeps 50 ms before every send by default (for programs
+        # that drop input sent before they read); a shell of docs/programs.md
+        # reads a line whenever it is sent, and the sleep would cost the
+        # suite seconds. The close delays are waits too: the pid is reaped.
+        self.child.delaybeforesend = None
+        self.child.delayafterclose = self.child.delayafterterminate = 0
         self.pid = self.child.pid
         self._expect_prompt(timeout, "the first prompt")
 

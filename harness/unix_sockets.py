@@ -26,6 +26,15 @@ def backlog(path: str) -> int:
     raise LookupError(f"nothing listens at {path}")
 
 
+def listening_inode(path: str) -> int:
+    """The inode of the socket listening at ``path`` (to find it in
+    descriptor tables, where a socket shows only as ``socket:[inode]``)."""
+    for f in _ss("-l"):
+        if len(f) >= 6 and f[4] == path and f[5].isdigit():
+            return int(f[5])
+    raise LookupError(f"nothing listens at {path}")
+
+
 def peer_inodes() -> dict[int, int]:
     """Inode -> the inode of its peer, for every connected unix socket."""
     peers = {}

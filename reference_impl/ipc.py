@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 
 import capnp
@@ -54,7 +55,56 @@ class AsyncIpc:
     async def spawn_process(self, exe_name: str) -> InitProxy:
         """Spawn ``dirname(argv0)/exe_name -ipcfd N`` and return its Init proxy;
         destroying the proxy closes the connection and reaps the child."""
-        child = spawning.spawn(exe_name, self._context.argv0)
+        return await self._adopt_child(exe_name, spawning.spawn(exe_name, self._context.argv0))
+
+    async def spawn_concurrent(self, exe_name: str, count: int) -> list[InitProxy]:
+        """Spawn ``exe_name`` ``count`` times at once, each spawn on a thread of
+        its own released together by a barrier (a test of descriptor hygiene:
+        no child may inherit a sibling's socket). The proxies come in the order
+        the spawns finished; if any spawn fails, the others are closed and
+        reaped and the first error is raised."""
+        loop = asyncio.get_running_loop()
+        barrier = threading.Barrier(count)
+        done = []                       # (child or exception), in finishing order
+        lock = threading.Lock()
+
+        def one():
+            try:
+                barrier.wait(30)
+                result = spawning.spawn(exe_name, self._context.argv0)
+            except BaseException as e:  # noqa: BLE001 -- handed to the loop
+                result = e
+            with lock:
+                done.append(result)
+
+        threads = [threading.Thread(target=one, name=f"spawn-{i}", daemon=True)
+                   for i in range(count)]
+        for t in threads:
+            t.start()
+        await loop.run_in_executor(None, lambda: [t.join() for t in threads])
+        errors = [r for r in done if isinstance(r, BaseException)]
+        children = [r for r in done if not isinstance(r, BaseException)]
+        if errors:
+            for child in children:
+                child.sock.close()
+                await _reap(child)
+            raise errors[0]
+        proxies = []
+        try:
+            for child in children:
+                proxies.append(await self._adopt_child(exe_name, child))
+        except BaseException:
+            for child in children[len(proxies) + 1:]:
+                child.sock.close()
+                await _reap(child)
+            for proxy in proxies:
+                await proxy.aclose()
+            raise
+        return proxies
+
+    async def _adopt_child(self, exe_name: str, child) -> InitProxy:
+        """Connect to a child just spawned and hold its Init proxy, whose
+        first cleanup reaps the child."""
         try:
             conn = await Connection.connect(child.sock, label=f"{exe_name} pid {child.pid}")
         except BaseException:

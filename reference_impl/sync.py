@@ -7,7 +7,6 @@ would wait on itself). Proxies are destroyed by ``close()``, by leaving a
 ``with`` block, or when garbage-collected.
 """
 import asyncio
-import concurrent.futures
 import threading
 
 import capnp
@@ -49,15 +48,32 @@ class _LoopThread:
         if threading.current_thread() is self._thread:
             raise RuntimeError("a synchronous Ipc method was called from its own loop thread")
 
-        async def run():
-            return await fn(*args)
+        # The lean hop (measured by bench/echo.py): one call_soon_threadsafe
+        # to start the task and one plain lock for the answer, rather than
+        # run_coroutine_threadsafe's wrapper coroutine, chained futures and
+        # condition variable; the caller pays two thread switches and little else.
+        done = threading.Lock()
+        done.acquire()
+        box = []
 
-        future = asyncio.run_coroutine_threadsafe(run(), self.loop)
-        try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
+        def finished(_task):
+            done.release()
+
+        def start():
+            try:
+                task = asyncio.ensure_future(fn(*args))
+            except BaseException as e:      # fn raised before returning an awaitable
+                task = self.loop.create_future()
+                task.set_exception(e)
+            box.append(task)
+            task.add_done_callback(finished)
+
+        self.loop.call_soon_threadsafe(start)
+        if not done.acquire(timeout=-1 if timeout is None else timeout):
+            # callbacks run in order: start() has run by then, box[0] is its task
+            self.loop.call_soon_threadsafe(lambda: box[0].cancel())
             raise TimeoutError(f"{getattr(fn, '__qualname__', fn)} did not answer in {timeout} s")
+        return box[0].result()
 
     def post(self, fn, *args):
         """Run ``fn`` on the loop without waiting (used from __del__)."""

@@ -76,6 +76,8 @@ body.only-problems tr.area{display:none}
 .legend .badge{margin-right:.3em}
 ul.problems{margin:.2em 0 .8em}ul.problems li{margin:.1em 0}
 .mutants td.caught{color:#1b5e20;font-weight:700}.mutants td.missed{color:#b71c1c;font-weight:700}
+.mutgrid th.small{writing-mode:vertical-rl;transform:rotate(180deg);font-weight:400}
+.mutgrid td.caught{background:#d8f0dd;text-align:center}.mutgrid td.missed{background:#f6dcdc}
 """
 
 JS = """
@@ -263,7 +265,39 @@ def _mutant_section(runs: list[dict]) -> str:
     return (f"<h2 id='mutants'>Mutant matrix</h2><p>Mutation score: <b>{score}</b> "
             f"({mm['caught']} of {mm['total']} mutants caught)</p>"
             "<table class='mutants'><tr><th>mutant</th><th>bug</th><th>caught</th>"
-            "<th>caught by</th><th>expected catchers</th></tr>" + "".join(rows) + "</table>")
+            "<th>caught by</th><th>expected catchers</th></tr>" + "".join(rows) + "</table>"
+            + _mutant_grid(runs))
+
+
+def _mutant_grid(runs: list[dict]) -> str:
+    """Cases down (those that catch a mutant or are expected to), mutants
+    across: which case caught which mutant, and the expected catchers that
+    stayed silent."""
+    mutant_runs = [r for r in runs if (r.get("implementation") or {}).get("kind") == "mutant"]
+    kinds, expected = [], []
+    for run in mutant_runs:
+        kinds.append({(rec.get("key") or rec.get("id")): rec.get("kind") for rec in run.get("cases", [])})
+        expected.append(set((run.get("implementation") or {}).get("expected_catchers") or []))
+    from conformance.case import case_sort_key
+    keys = sorted({k for by_key, exp in zip(kinds, expected) for k, kind in by_key.items()
+                   if kind in jr.CATCHING_KINDS or k.split("[")[0] in exp},
+                  key=lambda k: (case_sort_key(k.split("[")[0]), k))
+    head = "".join(f"<th class='col small'>{esc(jr.run_label(r))}</th>" for r in mutant_runs)
+    body = []
+    for key in keys:
+        cells = []
+        for by_key, exp in zip(kinds, expected):
+            kind = by_key.get(key)
+            if kind in jr.CATCHING_KINDS:
+                cells.append(f"<td class='caught' title='{esc(kind)}'>{esc(kind)}</td>")
+            elif key.split("[")[0] in exp:
+                cells.append(f"<td class='missed' title='expected to catch'>missed ({esc(kind or 'not run')})</td>")
+            else:
+                cells.append("<td></td>")
+        body.append(f"<tr><td class='id'>{esc(key)}</td>{''.join(cells)}</tr>")
+    return ("<h3>Which case catches which mutant</h3>"
+            "<table class='mutants mutgrid matrix'><tr><th class='col'>case</th>" + head + "</tr>"
+            + "".join(body) + "</table>")
 
 
 def _matrix_section(matrix: dict) -> str:

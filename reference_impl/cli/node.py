@@ -9,10 +9,12 @@ import sys
 import capnp
 
 from ..errors import InvalidArgument, IpcError
+from . import exit_now
 from ..ipc import AsyncIpc, start_spawned_process
 
 
 def main(argv=None) -> int:
+    program = argv is None        # run as a program: exit without finalization
     argv = list(sys.argv if argv is None else argv)
     exe_name = os.path.basename(argv[0])
     try:
@@ -21,7 +23,7 @@ def main(argv=None) -> int:
         print(e if isinstance(e, InvalidArgument) else f"Error: -ipcfd: {e}", file=sys.stderr)
         return 1
     if spawned:
-        return status
+        return exit_now(status, program=program)
     try:
         options = _parse(argv[1:])
     except InvalidArgument as e:
@@ -32,7 +34,7 @@ def main(argv=None) -> int:
     if not options["bind"] and options["connect"] is None:
         print("nothing to do", flush=True)
         return 0
-    return asyncio.run(capnp.run(_run(exe_name, argv[0], options)))
+    return exit_now(asyncio.run(capnp.run(_run(exe_name, argv[0], options))), program=program)
 
 
 def _parse(args):
@@ -47,6 +49,10 @@ def _parse(args):
             options["connect"] = value
         elif name == "-debug" and value == "ipc":
             options["debug"] = True
+        elif name == "-ipcfd" or not arg.startswith("-"):
+            # Leftovers of an argv that is not a spawned child's (REQ-CHILD-2):
+            # they mean nothing to a normal run and must not make it fail.
+            continue
         else:
             raise InvalidArgument(f"Unknown argument '{arg}'")
     return options

@@ -16,6 +16,7 @@ import capnp
 from ..errors import (Disconnected, InvalidArgument, IpcError, IpcSystemError,
                       ProxyDestroyed, RemoteError)
 from ..ipc import AsyncIpc
+from . import die_of_sigint, exit_now
 
 PROMPT = "ipc> "
 
@@ -30,6 +31,10 @@ class Held:
 
 class UsageError(Exception):
     pass
+
+
+class NotFound(Exception):
+    """No object is held under that id (never was, or destroyed)."""
 
 
 class Shell:
@@ -61,7 +66,8 @@ class Shell:
 
     async def execute(self, line: str) -> bool:
         """Run one command and write its answer; True when the shell should end."""
-        word, _, rest = line.strip().partition(" ")
+        # Only leading blanks go: `echo ID TEXT` keeps TEXT verbatim, trailing spaces included.
+        word, _, rest = line.lstrip().partition(" ")
         handler = getattr(self, "cmd_" + word.replace("-", "_"), None)
         if handler is None:
             self.write(f"error usage: unknown command '{word}'")
@@ -70,6 +76,8 @@ class Shell:
             answer = await handler(rest)
         except UsageError as e:
             self.write(f"error usage: {e}")
+        except NotFound as e:
+            self.write(f"error not-found: {e}")
         except InvalidArgument as e:
             self.write(f"error invalid-argument: {e}")
         except (Disconnected, ProxyDestroyed) as e:
@@ -105,7 +113,7 @@ class Shell:
             raise UsageError(f"'{text}' is not an object id") from None
         held = self.held.get(key)
         if held is None:
-            raise IpcError(f"no object {text}")
+            raise NotFound(f"no object {text}")
         return held
 
     @staticmethod
@@ -123,6 +131,24 @@ class Shell:
         proxy.add_cleanup(lambda: self.write(
             f"event reaped {held.id} pid={proxy.pid} status={proxy.exit_status}"))
         return f"ok spawned {held.id} pid={proxy.pid}"
+
+    async def cmd_spawn_concurrent(self, rest):
+        parts = rest.split()
+        if len(parts) != 2 or not parts[0].isdigit() or int(parts[0]) < 1:
+            raise UsageError("expected a count (1 or more) and an executable name")
+        count, name = int(parts[0]), parts[1]
+        for proxy in await self.ipc.spawn_concurrent(name, count):
+            self._adopt_spawned(proxy)
+        return f"ok spawned-concurrent {count}"
+
+    def _adopt_spawned(self, proxy) -> Held:
+        """Hold a spawned child's proxy, report it (a `spawned` line) and
+        register the event of its reaping."""
+        held = self._hold("spawned", proxy)
+        proxy.add_cleanup(lambda: self.write(
+            f"event reaped {held.id} pid={proxy.pid} status={proxy.exit_status}"))
+        self.write(f"spawned {held.id} pid={proxy.pid}")
+        return held
 
     async def cmd_connect(self, rest):
         proxy = await self.ipc.connect_address(self._one_arg(rest, "address"))
@@ -208,6 +234,7 @@ def _stdin_lines(loop) -> "asyncio.Queue[str | None]":
 
 
 def main(argv=None) -> int:
+    program = argv is None        # run as a program: exit without finalization
     argv = list(sys.argv if argv is None else argv)
     datadir = "."
     for arg in argv[1:]:
@@ -221,7 +248,13 @@ def main(argv=None) -> int:
         ipc = AsyncIpc(os.path.basename(argv[0]), argv0=argv[0], datadir=datadir)
         return await Shell(ipc).run(_stdin_lines(asyncio.get_running_loop()))
 
-    return asyncio.run(capnp.run(run()))
+    try:
+        status = asyncio.run(capnp.run(run()))
+    except KeyboardInterrupt:
+        if program:
+            die_of_sigint()
+        raise
+    return exit_now(status, program=program)
 
 
 if __name__ == "__main__":

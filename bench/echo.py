@@ -1,0 +1,209 @@
+"""Echo round trips and pipelined echo throughput.
+
+Round trip, one call at a time, per call:
+- the raw floor: 32 bytes ping-pong on a socketpair between two Python
+  processes (no Cap'n Proto at all);
+- bare pycapnp: a pycapnp client and a bare pycapnp child (bare_echo_child),
+  the floor of any Python Cap'n Proto peer;
+- bare pycapnp client against a ref-node child: the reference's server side;
+- the reference through its asyncio API (``AsyncIpc``, on the loop) and
+  through its synchronous facade (``Ipc``, from another thread: the thread
+  hop is part of what a facade user pays);
+- cpp-node as a spawned child, called by the bare pycapnp client.
+
+Pipelined: ``in_flight`` calls started at once and awaited together.
+Every repeat of every figure is one batch; the batches are interleaved.
+"""
+import asyncio
+import socket
+import subprocess
+import time
+
+import psutil
+
+from .capnp_client import BareEcho
+from .context import Context
+from .loop import LoopThread
+from .programs import python_child
+from .stats import warm
+
+TEXT = "x" * 32
+
+
+def run(ctx: Context):
+    from reference_impl import AsyncIpc, Ipc
+
+    s = ctx.settings
+    n, m = s.batch, s.in_flight
+    f = ctx.figure
+    raw = f("echo.raw", "echo", "raw socketpair ping-pong, 2 Python processes (floor)", "us",
+            impl="floor")
+    bare = f("echo.bare", "echo", "bare pycapnp two-party echo", "us", impl="pycapnp",
+             baseline="echo.raw")
+    bref = f("echo.bare_ref", "echo", "bare pycapnp client, ref-node child (server cost)", "us",
+             baseline="echo.bare")
+    sync = f("echo.sync", "echo", "reference sync facade (Ipc) echo", "us",
+             baseline="echo.bare", target=1.2, target_text="<= 1.2x bare pycapnp")
+    aio = f("echo.async", "echo", "reference asyncio API (AsyncIpc) echo", "us",
+            baseline="echo.bare")
+    cpp = f("echo.cpp", "echo", "cpp-node child, bare pycapnp client", "us", impl="cpp",
+            baseline="echo.bare")
+    pbare = f("pipe.bare", "pipelined", f"bare pycapnp, {m} calls in flight", "calls/s",
+              impl="pycapnp", lower_is_better=False)
+    paio = f("pipe.async", "pipelined", f"reference asyncio API, {m} calls in flight", "calls/s",
+             baseline="pipe.bare", lower_is_better=False)
+    pcpp = f("pipe.cpp", "pipelined", f"cpp-node child, bare pycapnp, {m} in flight", "calls/s",
+             impl="cpp", baseline="pipe.bare", lower_is_better=False)
+
+    loop = LoopThread()
+    cleanups = [loop.close]
+    tasks = {}
+    try:
+        # raw floor
+        parent, child = socket.socketpair()
+        pp = python_child("pingpong_child", str(child.fileno()), pass_fds=(child.fileno(),))
+        child.close()
+        cleanups.append(lambda: _end(pp, parent))
+        msg = TEXT.encode()
+
+        def raw_once():
+            t0 = time.perf_counter()
+            for _ in range(n):
+                parent.sendall(msg)
+                got = 0
+                while got < len(msg):
+                    got += len(parent.recv(4096))
+            raw.add((time.perf_counter() - t0) / n * 1e6)
+        tasks["raw"] = raw_once
+
+        # bare pycapnp
+        bsock, child = socket.socketpair()
+        bp = python_child("bare_echo_child", str(child.fileno()), pass_fds=(child.fileno(),))
+        child.close()
+        b = loop.run(BareEcho.open, bsock)
+        cleanups.append(lambda: (loop.run(_close, b), _end(bp)))
+        tasks["bare"] = lambda: bare.add(loop.run(_batch, b.echo, n))
+        tasks["pipe.bare"] = lambda: pbare.add(loop.run(_pipelined, b.echo, m))
+
+        # reference, asyncio API
+        aipc = loop.run(_make_async_ipc, AsyncIpc, ctx.ref.argv0)
+        cleanups.append(lambda: loop.run(aipc.aclose))
+        aproxy = loop.run(aipc.spawn_process, ctx.ref.exe_name)
+        aecho = loop.run(aproxy.make_echo)
+        tasks["async"] = lambda: aio.add(loop.run(_batch, aecho.echo, n))
+        tasks["pipe.async"] = lambda: paio.add(loop.run(_pipelined, aecho.echo, m))
+
+        # bare client, reference child: the reference's server side alone
+        rsock, child = socket.socketpair()
+        rp = subprocess.Popen([ctx.ref.node, "-ipcfd", str(child.fileno())],
+                              pass_fds=(child.fileno(),), close_fds=True)
+        child.close()
+        r = loop.run(BareEcho.open, rsock)
+        cleanups.append(lambda: (loop.run(_close, r), _end(rp)))
+        tasks["bare_ref"] = lambda: bref.add(loop.run(_batch, r.echo, n))
+
+        # reference, synchronous facade
+        ipc = Ipc("bench", argv0=ctx.ref.argv0)
+        cleanups.append(ipc.close)
+        sinit = ipc.spawn_process(ctx.ref.exe_name)
+        secho = sinit.make_echo()
+
+        def sync_once():
+            t0 = time.perf_counter()
+            for _ in range(n):
+                secho.echo(TEXT)
+            sync.add((time.perf_counter() - t0) / n * 1e6)
+        tasks["sync"] = sync_once
+
+        # cpp-node child
+        if ctx.cpp.built:
+            csock, child = socket.socketpair()
+            argv = ctx.cpp.manifest.argv("child", fd=child.fileno()) if ctx.cpp.manifest \
+                else [ctx.cpp.node, "-ipcfd", str(child.fileno())]
+            cp = subprocess.Popen(argv, pass_fds=(child.fileno(),), close_fds=True)
+            child.close()
+            c = loop.run(BareEcho.open, csock)
+            cleanups.append(lambda: (loop.run(_close, c), _end(cp)))
+            tasks["cpp"] = lambda: cpp.add(loop.run(_batch, c.echo, n))
+            tasks["pipe.cpp"] = lambda: pcpp.add(loop.run(_pipelined, c.echo, m))
+        else:
+            ctx.not_built(cpp, ctx.cpp)
+            ctx.not_built(pcpp, ctx.cpp)
+
+        figs = {"raw": raw, "bare": bare, "bare_ref": bref, "sync": sync, "async": aio,
+                "cpp": cpp, "pipe.bare": pbare, "pipe.async": paio, "pipe.cpp": pcpp}
+        # CPU per call (this process, every thread, plus the child): what the
+        # calls cost in work, which a loaded machine disturbs much less than
+        # wall time
+        pids = {"raw": pp.pid, "bare": bp.pid, "bare_ref": rp.pid, "async": aproxy.pid,
+                "sync": sinit.pid}
+        if ctx.cpp.built:
+            pids["cpp"] = cp.pid
+        for name, pid in pids.items():
+            wall = figs[name]
+            cpu_fig = f(f"{wall.id}.cpu", "echo cpu", f"{wall.label}: CPU, both processes", "us",
+                        impl=wall.impl, baseline=None if name in ("raw", "bare") else "echo.bare.cpu")
+            figs[name] = [wall, cpu_fig]
+            tasks[name] = _with_cpu(tasks[name], cpu_fig, pid, n)
+        warm(ctx, tasks, figs)
+        ctx.interleave(tasks, figs)
+    finally:
+        for fn in reversed(cleanups):
+            try:
+                fn()
+            except Exception as e:     # one failed teardown must not hide the others
+                ctx.log(f"echo teardown: {e!r}")
+
+
+def _with_cpu(task, fig, pid, calls):
+    """``task`` that also records the CPU time per call of this process (all
+    threads) and of the child ``pid``; the child's is in clock ticks."""
+    child = psutil.Process(pid)
+
+    def cpu():
+        t = child.cpu_times()
+        return time.process_time() + t.user + t.system
+
+    def go():
+        c0 = cpu()
+        task()
+        fig.add((cpu() - c0) / calls * 1e6)
+    return go
+
+
+async def _make_async_ipc(cls, argv0):
+    return cls("bench", argv0=argv0)
+
+
+async def _batch(echo, n: int) -> float:
+    """Microseconds per call of ``n`` sequential calls."""
+    t0 = time.perf_counter()
+    for _ in range(n):
+        await echo(TEXT)
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+async def _pipelined(echo, m: int) -> float:
+    """Calls per second with ``m`` calls in flight at once."""
+    t0 = time.perf_counter()
+    results = await asyncio.gather(*(echo(TEXT) for _ in range(m)))
+    elapsed = time.perf_counter() - t0
+    if len(results) != m or results[0] != TEXT:
+        raise RuntimeError(f"pipelined echo answered {len(results)} calls, first {results[:1]!r}")
+    return m / elapsed
+
+
+async def _close(client):
+    client.close()
+
+
+def _end(proc, sock=None):
+    """Reap a child that sees EOF: we close ``sock`` if it is still ours (a
+    socket handed to pycapnp is closed with its stream, on the loop)."""
+    if sock is not None:
+        sock.close()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -1,0 +1,77 @@
+"""The full conformance run against the reference: wall time serially and
+with ``-n 2``, and what the harness costs per case beside the bare cost of
+the implementation's spawn.
+
+Each run is the real command (``ipc-conformance run``) in a subprocess, with
+its report in a temporary directory; the per-case durations come from the
+run's JSON. Per case = the sum of the case durations / cases (serial run);
+its ratio to ``spawn.ref`` says how many child spawns each case costs.
+"""
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .context import Context
+from .programs import REPO
+
+MANIFEST = REPO / "conformance" / "manifests" / "reference.toml"
+
+
+def run(ctx: Context):
+    s = ctx.settings
+    f = ctx.figure
+    what = "smoke cases" if s.suite == "smoke" else "full suite"
+    serial = f("suite.serial", "suite", f"conformance run, {what}, serial", "s")
+    par = f("suite.n2", "suite", f"conformance run, {what}, -n 2", "s", baseline="suite.serial",
+            limit=20.0 if s.suite == "full" else None,
+            target_text="<= 20 s wall" if s.suite == "full" else "")
+    per_case = f("suite.per_case", "suite", "per case (serial): mean case duration", "ms",
+                 baseline="spawn.ref")
+    overhead = f("suite.session", "suite", "per run: wall minus the cases (pytest start, collection, report)",
+                 "s", baseline="suite.serial")
+    runs = []
+
+    def one(workers, fig):
+        def go():
+            wall, data = _run_suite(workers, s.suite)
+            fig.add(wall)
+            runs.append({"workers": workers, "wall_s": round(wall, 3), **data})
+            if workers is None:
+                if data["cases"]:
+                    per_case.add(data["case_seconds"] / data["cases"] * 1e3)
+                overhead.add(max(0.0, wall - data["case_seconds"]))
+        return go
+    ctx.interleave({"serial": one(None, serial), "n2": one(2, par)},
+                   {"serial": [serial, per_case, overhead], "n2": par}, max(1, s.suite_repeats))
+    ctx.extra["suite"] = {"scope": s.suite, "runs": runs}
+
+
+def _run_suite(workers, scope):
+    with tempfile.TemporaryDirectory(prefix="ipcb-suite-") as tmp:
+        cmd = [sys.executable, "-m", "conformance.cli", "run", "--impl", str(MANIFEST),
+               "--report", tmp]
+        if workers:
+            cmd += ["-n", str(workers)]
+        if scope == "smoke":
+            cmd += ["-k", "smoke"]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+        wall = time.perf_counter() - t0
+        results = list(Path(tmp).glob("*.json"))
+        if not results:
+            raise RuntimeError(f"conformance run wrote no JSON (exit {proc.returncode}): "
+                               + proc.stdout[-2000:])
+        data = json.loads(results[0].read_text())
+    cases = data.get("cases", [])
+    kinds = {}
+    for rec in cases:
+        kinds[rec.get("kind")] = kinds.get(rec.get("kind"), 0) + 1
+    slowest = sorted(cases, key=lambda r: -float(r.get("duration") or 0))[:10]
+    return wall, {"exit_status": proc.returncode, "cases": len(cases), "kinds": kinds,
+                  "case_seconds": sum(float(r.get("duration") or 0) for r in cases),
+                  "slowest": [[r.get("key") or r.get("nodeid"), round(float(r.get("duration") or 0), 3)]
+                              for r in slowest]}

@@ -1,0 +1,428 @@
+"""ADDR: the address grammar, bind and connect rules, reached from outside:
+through the shell's ``listen`` / ``connect`` commands (``error
+invalid-argument: <message>``, ``error system <ERRNO>: ...``) and the node's
+``-ipcbind`` (``Error: <message>`` on stderr, non-zero exit).
+
+Every distinct upstream error text is checked word for word; a right error
+class with other words is a NON-STRICT pass, a wrong class a failure."""
+import os
+import re
+import socket
+import stat
+
+from conformance.case import case
+from harness.capnp_peer import Client
+from harness.processes import ImplementationCrashed
+from harness.unix_sockets import backlog
+
+MISSING_PATH = ("Missing unix socket path before socket options; "
+                "use unix::<options> for the default path")
+EMPTY_OPTION = "Empty socket option"
+MISSING_VALUE = "Missing value for max-connections option"
+
+
+def _too_long(path):
+    return f'Unix address path "{path}" exceeded maximum socket path length'
+
+
+def _padded(directory, length):
+    """An absolute path of exactly ``length`` bytes inside ``directory``."""
+    head = os.fsencode(directory) + b"/"
+    path = os.fsdecode(head + b"s" * (length - len(head)))
+    assert len(os.fsencode(path)) == length
+    return path
+
+
+def _arg(address):
+    return '""' if address == "" else address
+
+
+def _message(result, cls):
+    """The message of an ``error <cls>: <message>`` line (None for another class)."""
+    prefix = f"error {cls}: "
+    return result[len(prefix):] if result.startswith(prefix) else None
+
+
+def _check_errors(sh, command, rows, evidence):
+    """Each row (address, upstream message) must be an invalid-argument
+    error; other wording is collected and makes the pass NON-STRICT."""
+    differ = []
+    for address, expected in rows:
+        a = sh.command(f"{command} {_arg(address)}")
+        got = _message(a.result, "invalid-argument")
+        assert got is not None, (f"{command} {address!r}: expected an invalid-argument error "
+                                 f"({expected!r}), got {a.result!r}")
+        if got != expected:
+            differ.append({"address": address, "expected": expected, "got": got})
+    evidence.record("checked", [r[0] for r in rows])
+    if differ:
+        evidence.record("wording_differs", differ)
+        evidence.non_strict(f"{len(differ)} of {len(rows)} messages are not upstream's words: "
+                            + "; ".join(f"{d['address']!r}: {d['got']!r}" for d in differ))
+
+
+def _probe_path(peer, schemas, path):
+    """Connect to ``path`` as a suite client and run the probe; closed after."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    client = peer.run(Client(schemas).connect_sock, s)
+    try:
+        return peer.run(client.probe)
+    finally:
+        peer.run(client.close)
+        peer.release(client)
+
+
+def _listening(sh, address, path):
+    a = sh.command(f"listen {address}")
+    assert a.result == f"ok listening unix:{path}", f"listen {address}: {a.result}"
+    assert stat.S_ISSOCK(os.lstat(path).st_mode), f"no socket at {path}"
+
+
+def _stale_socket(path):
+    """A socket file nobody listens on: bound, then closed."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.close()
+
+
+def _ready(handle, timeout=20):
+    """Wait for a listener started with wait_ready=False; its full path."""
+    role = handle.impl.roles["listener"]
+    m = handle.tracked.stdout.wait(role.ready_pattern, timeout)
+    if m is None:
+        raise AssertionError(f"the node did not announce its listener: "
+                             f"{handle.tracked.stderr_text()[-400:]}")
+    address = m.groupdict().get("address") or ""
+    assert address.startswith("unix:"), f"announced {address!r}, not unix:<full path>"
+    handle.address, handle.path = address, address[len("unix:"):]
+    return handle.path
+
+
+# ---------------------------------------------------------------- valid forms
+
+@case("ADDR-001", "REQ-ADDR-2", roles=("listener",), needs=("libmultiprocess",))
+def test_unix_is_the_default_socket(listener, short_tmp):
+    """-ipcbind=unix listens on <datadir>/<default socket name> and announces that full path."""
+    node = listener(address="unix")
+    expected = os.path.join(short_tmp, node.impl.roles["listener"].default_socket)
+    assert node.path == expected, f"announced {node.address}, expected unix:{expected}"
+    assert stat.S_ISSOCK(os.lstat(expected).st_mode)
+    assert "probe" in node.connect().probe()
+
+
+@case("ADDR-002", "REQ-ADDR-2", roles=("listener",), needs=("libmultiprocess",))
+def test_relative_path_is_under_the_datadir(procs, impl, peer, schemas, short_tmp):
+    """-ipcbind=unix:<relative> binds under -datadir, not under the working directory."""
+    datadir = os.path.join(short_tmp, "dd")
+    os.mkdir(datadir)
+    argv = impl.argv("listener", address="unix:rel.sock", datadir=datadir)
+    node = procs.start(argv, env=dict(os.environ), cwd=short_tmp, label="listener")
+    m = node.wait_line(impl.roles["listener"].ready_pattern, 20)
+    expected = os.path.join(datadir, "rel.sock")
+    assert m.groupdict().get("address", f"unix:{expected}") == f"unix:{expected}", m.group(0)
+    assert not os.path.lexists(os.path.join(short_tmp, "rel.sock")), "bound under the working directory"
+    assert "probe" in _probe_path(peer, schemas, expected)
+
+
+@case("ADDR-003", "REQ-ADDR-2", roles=("shell",), needs=("libmultiprocess",))
+def test_absolute_path_is_taken_as_is(shell, peer, schemas, short_tmp):
+    """listen unix:/<absolute> binds exactly that path, whatever the datadir."""
+    os.mkdir(os.path.join(short_tmp, "elsewhere"))
+    path = os.path.join(short_tmp, "elsewhere", "abs.sock")
+    sh = shell()
+    _listening(sh, f"unix:{path}", path)
+    assert "probe" in _probe_path(peer, schemas, path)
+
+
+@case("ADDR-004", "REQ-ADDR-4", roles=("listener",), needs=("libmultiprocess",))
+def test_options_on_the_node(listener, short_tmp):
+    """unix:, unix::max-connections=1 and unix:rel:max-connections=2 bind the right paths, the limit applied."""
+    dirs = {name: os.path.join(short_tmp, name) for name in ("a", "b", "c")}
+    for d in dirs.values():
+        os.mkdir(d)
+    nodes = {
+        "a": listener(address="unix:", datadir=dirs["a"], wait_ready=False),
+        "b": listener(address="unix::max-connections=1", datadir=dirs["b"], wait_ready=False),
+        "c": listener(address="unix:rel.sock:max-connections=2", datadir=dirs["c"],
+                      wait_ready=False),
+    }
+    default = nodes["a"].impl.roles["listener"].default_socket
+    assert _ready(nodes["a"]) == os.path.join(dirs["a"], default)
+    assert _ready(nodes["b"]) == os.path.join(dirs["b"], default)
+    assert _ready(nodes["c"]) == os.path.join(dirs["c"], "rel.sock")
+    first, second = nodes["b"].connect(), nodes["b"].connect()
+    assert "probe" in first.probe()
+    assert backlog(nodes["b"].path) == 1, "max-connections=1 after unix:: was not applied"
+    first.close()
+    assert "probe" in second.probe()
+    assert "probe" in nodes["c"].connect().probe()
+
+
+# ---------------------------------------------------------------- grammar errors
+
+@case("ADDR-005", "REQ-ADDR-1", roles=("shell",))
+def test_unrecognized_addresses(shell, evidence):
+    """Anything but unix / unix:<path> is 'Unrecognized address' (invalid-argument), on listen and connect."""
+    sh = shell()
+    rows = [(a, f"Unrecognized address '{a}'")
+            for a in ("tcp:127.0.0.1:1", "unixx", "UNIX", "/tmp/s.sock", "unix/s.sock")]
+    _check_errors(sh, "listen", rows + [("", "Unrecognized address ''")], evidence)
+    _check_errors(sh, "connect", rows, evidence)
+
+
+@case("ADDR-006", "REQ-ADDR-4", roles=("shell",))
+def test_options_without_a_path(shell, evidence):
+    """unix:max-connections=N (an option where the path goes) is the 'Missing unix socket path' error."""
+    sh = shell()
+    rows = [(a, MISSING_PATH) for a in ("unix:max-connections=2", "unix:max-connections",
+                                        "unix:max-connections=2:max-connections=3")]
+    _check_errors(sh, "listen", rows, evidence)
+
+
+@case("ADDR-007", "REQ-ADDR-4", roles=("shell",))
+def test_empty_options(shell, short_tmp, evidence):
+    """An empty option (unix::, trailing or doubled colons) is 'Empty socket option'."""
+    p = f"{short_tmp}/e.sock"
+    rows = [(a, EMPTY_OPTION) for a in ("unix::", f"unix:{p}:", f"unix:{p}:max-connections=1:",
+                                        f"unix:{p}::max-connections=1")]
+    _check_errors(shell(), "listen", rows, evidence)
+
+
+@case("ADDR-008", "REQ-ADDR-4", roles=("shell",))
+def test_max_connections_without_value(shell, short_tmp, evidence):
+    """max-connections with no '=' or nothing after it is 'Missing value for max-connections option'."""
+    p = f"{short_tmp}/m.sock"
+    rows = [(a, MISSING_VALUE) for a in (f"unix:{p}:max-connections", f"unix:{p}:max-connections=")]
+    _check_errors(shell(), "listen", rows, evidence)
+
+
+@case("ADDR-009", "REQ-ADDR-4", roles=("shell",))
+def test_invalid_max_connections_values(shell, short_tmp, evidence):
+    """A negative or non-numeric limit is "Invalid max-connections value '<v>'"."""
+    p = f"{short_tmp}/v.sock"
+    rows = [(f"unix:{p}:max-connections={v}", f"Invalid max-connections value '{v}'")
+            for v in ("-1", "two", "1.5", "0x10", "+3")]
+    _check_errors(shell(), "listen", rows, evidence)
+
+
+@case("ADDR-010", "REQ-ADDR-4", roles=("shell",))
+def test_unknown_options(shell, short_tmp, evidence):
+    """An option other than max-connections is "Unknown socket option '<name>'"."""
+    p = f"{short_tmp}/u.sock"
+    rows = [(f"unix:{p}:{o}", f"Unknown socket option '{n}'")
+            for o, n in (("backlog=5", "backlog"), ("Max-Connections=2", "Max-Connections"),
+                         ("mode=0600", "mode"))]
+    _check_errors(shell(), "listen", rows, evidence)
+
+
+@case("ADDR-011", "REQ-ADDR-4", roles=("listener",))
+def test_node_bind_errors(listener, short_tmp, evidence):
+    """Each distinct bind error through -ipcbind: 'Error: <message>' on stderr, non-zero exit, nothing bound."""
+    p = f"{short_tmp}/n.sock"
+    long_path = _padded(short_tmp, 108)
+    rows = [("tcp:127.0.0.1:1", "Unrecognized address 'tcp:127.0.0.1:1'"),
+            ("unix:max-connections=2", MISSING_PATH),
+            (f"unix:{p}:", EMPTY_OPTION),
+            (f"unix:{p}:max-connections", MISSING_VALUE),
+            (f"unix:{p}:max-connections= 2", "Invalid max-connections value ' 2'"),
+            (f"unix:{p}:backlog=5", "Unknown socket option 'backlog'"),
+            (f"unix:{long_path}", _too_long(long_path))]
+    started = [(listener(address=a, wait_ready=False), a, m) for a, m in rows]
+    differ = []
+    for node, address, message in started:
+        status = node.tracked.wait_exit(20)
+        if status < 0:
+            raise ImplementationCrashed(f"-ipcbind={address}: killed by signal {-status}",
+                                        stderr=node.tracked.stderr_text())
+        assert status != 0, f"-ipcbind={address} exited 0"
+        if node.tracked.stderr.wait("^" + re.escape(f"Error: {message}") + "$", 10) is None:
+            text = node.tracked.stderr_text()
+            assert text.strip(), f"-ipcbind={address}: exit {status} without a message on stderr"
+            differ.append({"address": address, "expected": f"Error: {message}", "got": text[-300:]})
+    assert not os.path.lexists(p), f"a failed -ipcbind left {p}"
+    if differ:
+        evidence.record("wording_differs", differ)
+        evidence.non_strict(f"{len(differ)} of {len(rows)} stderr messages differ from upstream's")
+
+
+# ---------------------------------------------------------------- sun_path
+
+@case("ADDR-012", "REQ-ADDR-3", roles=("shell",), needs=("libmultiprocess",))
+def test_sun_path_limit_at_the_byte(shell, peer, schemas, short_tmp, evidence):
+    """A 107-byte socket path works; 108 bytes is the 'exceeded maximum socket path length' error."""
+    ok_path, long_path = _padded(short_tmp, 107), _padded(short_tmp, 108)
+    sh = shell()
+    _listening(sh, f"unix:{ok_path}", ok_path)
+    assert "probe" in _probe_path(peer, schemas, ok_path)
+    _check_errors(sh, "listen", [(f"unix:{long_path}", _too_long(long_path))], evidence)
+    assert not os.path.lexists(long_path)
+
+
+@case("ADDR-013", "REQ-ADDR-10", roles=("shell",))
+def test_connect_checks_the_length_like_bind(shell, short_tmp, evidence):
+    """connect resolves like bind: a 108-byte path is the same invalid-argument error, never a system error."""
+    long_path = _padded(short_tmp, 108)
+    sh = shell()
+    rel = "r" * (108 - len(os.fsencode(sh.datadir)) - 1)
+    rows = [(f"unix:{long_path}", _too_long(long_path)),
+            (f"unix:{rel}", _too_long(os.path.join(sh.datadir, rel)))]
+    _check_errors(sh, "connect", rows, evidence)
+
+
+# ---------------------------------------------------------------- bind rules
+
+@case("ADDR-014", "REQ-ADDR-5", roles=("shell",), needs=("libmultiprocess",))
+def test_bind_makes_parent_directories(shell, peer, schemas, short_tmp):
+    """Binding under directories that do not exist creates them (relative and absolute paths)."""
+    sh = shell()
+    rel = os.path.join(sh.datadir, "deep", "er", "r.sock")
+    absolute = os.path.join(short_tmp, "abs", "x", "y", "a.sock")
+    _listening(sh, "unix:deep/er/r.sock", rel)
+    _listening(sh, f"unix:{absolute}", absolute)
+    for path in (rel, absolute):
+        assert os.path.isdir(os.path.dirname(path))
+        assert "probe" in _probe_path(peer, schemas, path)
+
+
+@case("ADDR-015", "REQ-ADDR-6", roles=("listener",), needs=("libmultiprocess",))
+def test_stale_socket_is_replaced(listener, short_tmp):
+    """A stale socket file at the bind path is removed and replaced by a live listener."""
+    path = f"{short_tmp}/stale.sock"
+    _stale_socket(path)
+    node = listener(address=f"unix:{path}", wait_ready=False)
+    assert _ready(node) == path
+    # A stale socket refuses connections: an answer means the file was replaced.
+    assert "probe" in node.connect().probe()
+
+
+def _bind_refused(sh, path, what):
+    a = sh.command(f"listen unix:{path}")
+    assert a.result.startswith("error system EADDRINUSE"), \
+        f"listen on {what}: expected 'error system EADDRINUSE: ...', got {a.result!r}"
+
+
+@case("ADDR-016", "REQ-ADDR-6", roles=("shell",))
+def test_regular_file_is_kept(shell, short_tmp):
+    """A regular file at the bind path is kept intact and the bind fails with EADDRINUSE."""
+    path = f"{short_tmp}/plain"
+    with open(path, "w") as f:
+        f.write("keep me\n")
+    _bind_refused(shell(), path, "a regular file")
+    assert stat.S_ISREG(os.lstat(path).st_mode), "the regular file was replaced"
+    with open(path) as f:
+        assert f.read() == "keep me\n", "the regular file was changed"
+
+
+@case("ADDR-017", "REQ-ADDR-6", roles=("shell",))
+def test_symlink_to_a_socket_is_not_followed(shell, short_tmp):
+    """A symlink to a socket elsewhere is neither followed nor removed: bind fails with EADDRINUSE."""
+    os.mkdir(f"{short_tmp}/other")
+    target, link = f"{short_tmp}/other/target.sock", f"{short_tmp}/link.sock"
+    _stale_socket(target)           # what an implementation following the link would remove
+    live = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    live_path = f"{short_tmp}/other/live.sock"
+    live.bind(live_path)
+    live.listen(1)
+    link2 = f"{short_tmp}/link2.sock"
+    os.symlink(target, link)
+    os.symlink(live_path, link2)
+    try:
+        sh = shell()
+        for path, dest in ((link, target), (link2, live_path)):
+            _bind_refused(sh, path, f"a symlink to a socket ({dest})")
+            assert os.path.islink(path) and os.readlink(path) == dest, f"the symlink {path} was touched"
+            assert stat.S_ISSOCK(os.lstat(dest).st_mode), f"the symlink's target {dest} was removed"
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.connect(live_path)     # the suite's own listener still owns its socket
+        probe.close()
+    finally:
+        live.close()
+
+
+@case("ADDR-018", "REQ-ADDR-6", roles=("shell",))
+def test_symlink_to_a_file_is_not_followed(shell, short_tmp):
+    """A symlink to a regular file is neither followed nor removed, the file untouched; bind fails with EADDRINUSE."""
+    target, link = f"{short_tmp}/data.txt", f"{short_tmp}/flink.sock"
+    with open(target, "w") as f:
+        f.write("precious\n")
+    os.symlink(target, link)
+    _bind_refused(shell(), link, "a symlink to a regular file")
+    assert os.path.islink(link) and os.readlink(link) == target, "the symlink was touched"
+    with open(target) as f:
+        assert f.read() == "precious\n", "the symlink's target was changed"
+
+
+# ---------------------------------------------------------------- connect
+
+@case("ADDR-019", "REQ-ADDR-8", roles=("shell",))
+def test_connect_empty_and_zero_are_null(shell):
+    """connect "" and connect 0 answer 'ok null' and hold nothing."""
+    sh = shell()
+    for address in ('""', "0"):
+        a = sh.command(f"connect {address}")
+        assert a.result == "ok null", f"connect {address}: {a.result}"
+    assert sh.command("list").result == "ok list 0"
+
+
+@case("ADDR-020", "REQ-ADDR-9", roles=("shell", "listener"))
+def test_connect_auto_without_a_node_is_null(shell, impl):
+    """connect auto answers 'ok null' when the default socket is missing and when it refuses (stale)."""
+    sh = shell()
+    path = os.path.join(sh.datadir, impl.roles["listener"].default_socket)
+    assert not os.path.lexists(path)
+    a = sh.command("connect auto")
+    assert a.result == "ok null", f"connect auto, no socket file: {a.result}"
+    _stale_socket(path)
+    a = sh.command("connect auto")
+    assert a.result == "ok null", f"connect auto, a socket nobody listens on: {a.result}"
+    assert sh.command("list").result == "ok list 0"
+
+
+@case("ADDR-021", "REQ-ADDR-9", roles=("shell", "listener"), needs=("libmultiprocess",))
+def test_connect_auto_finds_the_node(shell, listener, impl):
+    """connect auto with a node listening on the default socket of the datadir connects to it."""
+    sh = shell()
+    node = listener(address="unix", datadir=sh.datadir)
+    expected = os.path.join(sh.datadir, impl.roles["listener"].default_socket)
+    assert node.path == expected
+    a = sh.command("connect auto")
+    assert a.ok and a.result.startswith("ok connected"), a.result
+    assert a.result.endswith(f"address=unix:{expected}"), a.result
+    assert sh.command(f"probe {a.words[2]}").ok
+
+
+@case("ADDR-022", "REQ-ADDR-7", roles=("shell",))
+def test_failed_connect_keeps_errno(shell, short_tmp):
+    """connect to a socket nobody listens on (unlistened or stale) is ECONNREFUSED; a missing path ENOENT."""
+    sh = shell()
+    unlistened = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    unlistened.bind(f"{short_tmp}/nolisten.sock")      # bound, never listening
+    try:
+        _stale_socket(f"{short_tmp}/stale.sock")
+        rows = ((f"{short_tmp}/nolisten.sock", "ECONNREFUSED"),
+                (f"{short_tmp}/stale.sock", "ECONNREFUSED"),
+                (f"{short_tmp}/missing.sock", "ENOENT"),
+                (f"{short_tmp}/nodir/x.sock", "ENOENT"))
+        for path, name in rows:
+            a = sh.command(f"connect unix:{path}")
+            assert a.result.startswith(f"error system {name}"), \
+                f"connect unix:{path}: expected 'error system {name}: ...', got {a.result!r}"
+    finally:
+        unlistened.close()
+    assert sh.command("list").result == "ok list 0", "a failed connect left an object held"
+
+
+@case("ADDR-023", "REQ-ADDR-10", roles=("shell", "listener"), needs=("libmultiprocess",))
+def test_connect_reports_the_resolved_address(shell, listener, impl):
+    """connect unix, unix:<relative> and unix:<absolute> to one node all report unix:<its full path>."""
+    sh = shell()
+    node = listener(address="unix", datadir=sh.datadir)
+    default = impl.roles["listener"].default_socket
+    full = os.path.join(sh.datadir, default)
+    for address in ("unix", f"unix:{default}", f"unix:{full}"):
+        a = sh.command(f"connect {address}")
+        assert a.ok, f"connect {address}: {a.result}"
+        assert a.words[3:] == [f"address=unix:{full}"], f"connect {address}: {a.result}"
+        assert sh.command(f"probe {a.words[2]}").ok
+    assert node.alive()

@@ -1,0 +1,259 @@
+"""CLI: the two programs of docs/programs.md as a user (or a parent) meets
+them: the node's command line (spawned or not, -ipcbind, -ipcconnect) and
+the shell's line protocol, driven through a pty with pexpect."""
+import os
+import re
+import signal
+
+import pexpect
+import psutil
+
+from conformance.case import case
+from harness.waits import WaitTimeout, wait_pid_exit
+
+BAD_IPCFD = ("abc", "1.5", "", "99999999999", "0x10", " 3")
+
+
+def _node_prefix(impl) -> list[str]:
+    """The argv that starts the node, without its arguments: the child
+    template up to its `-ipcfd` (docs/programs.md: `NODE -ipcfd N`)."""
+    argv = impl.argv("child", fd="FD")
+    assert "-ipcfd" in argv, f"the child argv template {argv} has no -ipcfd: not a node of docs/programs.md"
+    return argv[:argv.index("-ipcfd")]
+
+
+def _run_nodes(procs, argvs, *, cwd=None, pass_fds=(), timeout=10):
+    """Run the node once per argv, all at once, each to its end; a list of
+    (exit status, stdout lines, non-blank stderr lines) in argv order."""
+    started = [procs.start(argv, pass_fds=pass_fds, env=dict(os.environ), cwd=cwd, label="node")
+               for argv in argvs]
+    results = []
+    for t in started:
+        status = t.wait_exit(timeout)
+        t.stdout.join(5)
+        t.stderr.join(5)
+        results.append((status, t.lines(), [line for line in t.stderr.lines if line.strip()]))
+    return results
+
+
+# -- the node: spawned or not ---------------------------------------------
+
+@case("CLI-001", "REQ-CHILD-3", roles=("child",), needs=("ipcfd-argv",))
+def test_invalid_ipcfd_numbers(impl, procs, evidence):
+    """`-ipcfd` values abc, 1.5, empty, 99999999999, 0x10 and ' 3' each give `Invalid -ipcfd number '<text>'` on stderr and a non-zero exit."""
+    runs = _run_nodes(procs, [impl.argv("child", fd=text) for text in BAD_IPCFD])
+    for text, (status, out, err) in zip(BAD_IPCFD, runs):
+        evidence.append("runs", {"ipcfd": text, "status": status, "stdout": out, "stderr": err})
+        assert status != 0, f"-ipcfd {text!r}: exit status 0"
+        want = f"Invalid -ipcfd number '{text}'"
+        assert any(want in line for line in err), f"-ipcfd {text!r}: no {want!r} on stderr: {err}"
+
+
+@case("CLI-002", "REQ-CHILD-5", roles=("child",), needs=("ipcfd-argv",))
+def test_ipcfd_not_a_socket(impl, procs, evidence):
+    """`-ipcfd` naming a closed descriptor, or an open one that is no socket (stdin, a file), is a one-line error and a non-zero exit, no hang."""
+    with open(os.devnull, "rb") as f:
+        fd = f.fileno()
+        os.set_inheritable(fd, True)
+        texts = ("57", "0", str(fd))            # closed; stdin (/dev/null); a file
+        runs = _run_nodes(procs, [impl.argv("child", fd=text) for text in texts], pass_fds=(fd,))
+        for text, (status, out, err) in zip(texts, runs):
+            evidence.append("runs", {"ipcfd": text, "status": status, "stdout": out, "stderr": err})
+            assert status != 0, f"-ipcfd {text}: exit status 0"
+            assert len(err) == 1, f"-ipcfd {text}: expected one error line on stderr, got {err}"
+
+
+@case("CLI-003", "REQ-CHILD-2", roles=("child",), needs=("ipcfd-argv",))
+def test_argv_that_is_not_spawned(impl, procs, short_tmp, evidence):
+    """`NODE -ipcfd`, `NODE -ipcfd 3 extra` and `NODE 3 -ipcfd` are normal runs: `nothing to do`, exit 0."""
+    prefix = _node_prefix(impl)
+    argss = (["-ipcfd"], ["-ipcfd", "3", "extra"], ["3", "-ipcfd"])
+    runs = _run_nodes(procs, [prefix + args for args in argss], cwd=short_tmp)
+    for args, (status, out, err) in zip(argss, runs):
+        evidence.append("runs", {"args": args, "status": status, "stdout": out, "stderr": err})
+        assert status == 0, f"{args}: exit status {status}, stderr {err}"
+        assert not any("Invalid -ipcfd" in line for line in err), f"{args} taken as spawned: {err}"
+        if "nothing to do" not in out:
+            evidence.non_strict(f"{args}: no 'nothing to do' line: {out}")
+
+
+@case("CLI-004", "REQ-CLI-5", roles=("child",), needs=("ipcfd-argv",))
+def test_node_with_nothing_to_do(impl, procs, short_tmp, evidence):
+    """The node without -ipcfd, -ipcbind or -ipcconnect writes `nothing to do` and exits 0."""
+    [(status, out, err)] = _run_nodes(procs, [_node_prefix(impl) + [f"-datadir={short_tmp}"]],
+                                      cwd=short_tmp)
+    evidence.record("run", {"status": status, "stdout": out, "stderr": err})
+    assert status == 0, f"exit status {status}, stderr {err}"
+    assert out == ["nothing to do"], out
+
+
+@case("CLI-005", "REQ-CLI-4", roles=("listener",))
+def test_listening_line_names_full_path(listener, short_tmp, evidence):
+    """A relative -ipcbind path is announced as `listening on unix:<datadir>/<path>`, and that socket accepts."""
+    node = listener(address="unix:rel.sock")
+    full = os.path.join(short_tmp, "rel.sock")
+    lines = node.tracked.lines()
+    evidence.record("stdout", lines)
+    assert f"listening on unix:{full}" in lines, lines
+    node.raw_connect().close()
+
+
+@case("CLI-006", "REQ-CLI-4", roles=("listener",))
+def test_bind_error(listener, short_tmp, evidence):
+    """A bind under a regular file gives `Error: <message>` on stderr and exit 1, and no `listening on` line."""
+    blocker = os.path.join(short_tmp, "plain-file")
+    with open(blocker, "w") as f:
+        f.write("not a directory\n")
+    node = listener(address=f"unix:{blocker}/s.sock", wait_ready=False)
+    status = node.tracked.wait_exit(10)
+    node.tracked.stderr.join(5)
+    err = [l for l in node.tracked.stderr.lines if l.strip()]
+    evidence.record("run", {"status": status, "stdout": node.tracked.lines(), "stderr": err})
+    assert status != 0, "the node bound under a regular file and exited 0"
+    assert err, "nothing on stderr"
+    assert not any(l.startswith("listening on") for l in node.tracked.lines())
+    if status != 1 or not err[0].startswith("Error: "):
+        evidence.non_strict(f"exit {status}, stderr {err[0]!r}: docs/programs.md says `Error: ...`, exit 1")
+
+
+def _connector(impl, procs, short_tmp, address):
+    argv = _node_prefix(impl) + [f"-datadir={short_tmp}", f"-ipcconnect={address}"]
+    return procs.start(argv, env=dict(os.environ), cwd=short_tmp, label="connector")
+
+
+@case("CLI-007", "REQ-CLI-4", roles=("listener", "child"), needs=("libmultiprocess", "ipcfd-argv"))
+def test_ipcconnect_to_listener(impl, listener, procs, short_tmp, evidence):
+    """`-ipcconnect=ADDRESS` to a listening node writes `connected to ADDRESS`, stays up, and SIGTERM ends it with 0."""
+    node = listener()
+    t = _connector(impl, procs, short_tmp, node.address)
+    t.wait_line(rf"^connected to {re.escape(node.address)}$", 10)
+    if "accepted" in impl.events:
+        node.wait_line(impl.events["accepted"], 10)
+    assert t.poll_exit() is None, f"the connector exited with {t.poll_exit()}"
+    t.signal(signal.SIGTERM)
+    assert t.wait_exit(10) == 0
+    assert "probe" in node.connect().probe(), "the listener stopped serving"
+
+
+@case("CLI-008", "REQ-CLI-4", roles=("child",), needs=("ipcfd-argv",))
+def test_ipcconnect_zero(impl, procs, short_tmp, evidence):
+    """`-ipcconnect=0` and `-ipcconnect=` write `not connected`, stay up, and SIGTERM ends them with 0."""
+    for address in ("0", ""):
+        t = _connector(impl, procs, short_tmp, address)
+        t.wait_line(r"^not connected$", 10)
+        assert t.poll_exit() is None, f"-ipcconnect={address}: exited with {t.poll_exit()}"
+        t.signal(signal.SIGTERM)
+        assert t.wait_exit(10) == 0
+
+
+# -- the shell ------------------------------------------------------------
+
+@case("CLI-009", "REQ-CLI-1", roles=("shell",))
+def test_prompt_and_pid(shell):
+    """The shell flushes its `ipc> ` prompt unbuffered (no PYTHONUNBUFFERED) and `pid` answers `ok pid <its pid>`."""
+    sh = shell()                  # the first prompt was already awaited
+    a = sh.command("pid")
+    assert a.result == f"ok pid {sh.pid}", a.result
+    assert not a.data, a.data
+
+
+@case("CLI-010", "REQ-CLI-2", roles=("shell",))
+def test_unknown_command(shell):
+    """Unknown commands answer `error usage`, and the shell goes on answering."""
+    sh = shell()
+    for line in ("frobnicate", "frobnicate 1 2", "spawnx probe-child", "PID"):
+        a = sh.command(line)
+        assert a.result.startswith("error usage"), f"{line!r}: {a.result}"
+    assert sh.command("pid").ok
+
+
+@case("CLI-011", "REQ-CLI-2", roles=("shell",))
+def test_wrong_arguments(shell):
+    """Commands with missing or extra arguments answer `error usage`; the held child still answers."""
+    sh = shell()
+    obj, pid = sh.spawn()
+    for line in ("spawn", "spawn a b", "probe", f"probe {obj} {obj}", "destroy",
+                 f"destroy {obj} {obj}", f"cleanup {obj}", f"cleanup {obj} a b", "echo"):
+        a = sh.command(line)
+        assert a.result.startswith("error usage"), f"{line!r}: {a.result}"
+    assert sh.command(f"probe {obj}").ok
+    assert sh.command("pid").ok
+
+
+@case("CLI-012", "REQ-CLI-2", roles=("shell",))
+def test_unknown_id(shell):
+    """A command naming an id never held, or already destroyed, answers `error not-found`."""
+    sh = shell()
+    obj, _ = sh.spawn()
+    assert sh.command(f"destroy {obj}").ok
+    for line in ("probe 99", "destroy 99", "echo 99 hi", "cleanup 99 tag",
+                 f"probe {obj}", f"destroy {obj}", f"cleanup {obj} tag"):
+        a = sh.command(line)
+        assert a.result.startswith("error not-found"), f"{line!r}: {a.result}"
+    assert sh.command("pid").ok
+
+
+@case("CLI-013", "REQ-CLI-1", roles=("shell",))
+def test_list_format(shell):
+    """`list`: nothing held is `ok list 0`; then one `held <id> spawned pid=<pid> state=<live|disconnected>` line per child."""
+    sh = shell()
+    a = sh.command("list")
+    assert a.result == "ok list 0" and not a.data, (a.result, a.data)
+    kids = [sh.spawn() for _ in range(2)]
+    a = sh.command("list")
+    assert a.result == "ok list 2", a.result
+    assert a.data == [f"held {o} spawned pid={p} state=live" for o, p in kids], a.data
+    os.kill(kids[0][1], signal.SIGKILL)
+    sh.expect_event(rf"^event disconnected {kids[0][0]}$", 10)
+    a = sh.command("list")
+    assert a.data == [f"held {kids[0][0]} spawned pid={kids[0][1]} state=disconnected",
+                      f"held {kids[1][0]} spawned pid={kids[1][1]} state=live"], a.data
+
+
+@case("CLI-014", "REQ-CLI-1", roles=("shell",))
+def test_ids_never_reused(shell):
+    """Object ids grow with each spawn; the id of a destroyed object is not given again."""
+    sh = shell()
+    a, _ = sh.spawn()
+    b, _ = sh.spawn()
+    assert sh.command(f"destroy {b}").ok        # the newest id is free again...
+    c, _ = sh.spawn()                           # ...and must not come back
+    ids = [a, b, c]
+    assert all(x > 0 for x in ids) and ids == sorted(set(ids)), f"ids in order of spawn: {ids}"
+
+
+@case("CLI-015", "REQ-CLI-3", roles=("shell",))
+def test_eof_is_quit(shell, evidence):
+    """End of input on stdin with two children held: both reaped with status 0, then the shell exits 0."""
+    sh = shell()
+    kids = [sh.spawn() for _ in range(2)]
+    sh.driver.child.sendeof()
+    try:
+        sh.driver.child.expect(pexpect.EOF, timeout=10)
+    except pexpect.TIMEOUT:
+        raise WaitTimeout(f"shell pid {sh.pid} still running 10s after end of input",
+                          seen={"transcript_tail": sh.transcript[-1500:]}) from None
+    sh.driver.child.wait()
+    status = sh.driver.status()
+    evidence.record("shell_status", status)
+    out = sh.transcript
+    for obj, pid in kids:
+        assert f"event reaped {obj} pid={pid} status=0" in out, out[-1500:]
+        assert wait_pid_exit(pid, 10), f"child {obj} (pid {pid}) still running"
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    assert status == 0, f"the shell ended with {status} on end of input"
+
+
+@case("CLI-016", "REQ-CLI-1", roles=("shell",), needs=("echo",))
+def test_echo_text_verbatim(shell, evidence):
+    """`echo ID TEXT` returns TEXT verbatim: empty, with inner and trailing spaces, and non-ASCII."""
+    sh = shell()
+    obj, _ = sh.spawn()
+    a = sh.command(f"echo {obj}")
+    if a.result == "ok echo":
+        evidence.non_strict("empty echo answered `ok echo` without the separating space")
+    else:
+        assert a.result == "ok echo ", repr(a.result)
+    for text in ("a  b   c", "  leading and trailing  ", "caf\u00e9 \u2014 \u65e5\u672c \u2713"):
+        a = sh.command(f"echo {obj} {text}")
+        assert a.result == f"ok echo {text}", f"sent {text!r}, got {a.result!r}"

@@ -1,0 +1,267 @@
+"""FD: which descriptors cross exec. The census is the probe child's record
+of /proc/self/fd taken before it does anything; descriptors are matched
+across processes by the kernel object (the socket inode), never by number."""
+import os
+import re
+import resource
+import socket
+
+import psutil
+
+from conformance.case import case
+from harness.fd_table import fd_table, socket_inode
+from harness.unix_sockets import listening_inode, peer_inodes
+
+_SOCKET = re.compile(r"^socket:\[(\d+)\]$")
+
+
+def _census(rec) -> dict[int, str]:
+    """fd number -> target, of what the probe child held at exec."""
+    return {int(k): v["target"] for k, v in rec["fds"].items()}
+
+
+def _child_socket(rec) -> int:
+    """The inode of the socket the child was told about in argv."""
+    target = rec["fds"].get(rec["argv"][2], {}).get("target", "")
+    m = _SOCKET.match(target)
+    assert m, f"argv names fd {rec['argv'][2]}, which is {target or 'not open'} in the child"
+    return int(m.group(1))
+
+
+def _assert_exact(rec):
+    """Exactly 0, 1, 2 and the socket named in argv; nothing else."""
+    fds = _census(rec)
+    expected = {0, 1, 2, int(rec["argv"][2])}
+    extra = {fd: t for fd, t in fds.items() if fd not in expected}
+    assert not extra, f"child pid {rec['pid']} inherited more than 0, 1, 2 and its socket: {extra}"
+    assert set(fds) == expected, f"child pid {rec['pid']} is missing descriptors: {fds}"
+
+
+def _shell_end(sh, rec):
+    """The shell's descriptor holding the other end of the child's socket."""
+    peer = peer_inodes().get(_child_socket(rec))
+    assert peer is not None, f"the child's socket has no connected peer: {rec['fds']}"
+    ends = [e for e in fd_table(sh.pid).values() if e.inode == peer]
+    assert ends, f"the shell (pid {sh.pid}) holds no end of the child's socket"
+    return ends[0]
+
+
+def _spawn_concurrent(sh, count, name="probe-child"):
+    """`spawn-concurrent`; [(id, pid)] in the order the lines came."""
+    a = sh.command(f"spawn-concurrent {count} {name}", timeout=30)
+    assert a.ok and a.result == f"ok spawned-concurrent {count}", (a.result, a.data)
+    kids = []
+    for line in a.data:
+        m = re.fullmatch(r"spawned (\d+) pid=(\d+)", line)
+        assert m, f"unexpected line in the answer: {line!r}"
+        kids.append((int(m.group(1)), int(m.group(2))))
+        sh._procs.adopt(kids[-1][1], f"spawned {name}")
+    assert len(kids) == count, a.data
+    assert len({k[0] for k in kids}) == count and len({k[1] for k in kids}) == count, kids
+    return kids
+
+
+def _fd_count(pid) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def _assert_no_growth(sh, evidence, attempt, times=10):
+    """Run ``attempt(i)`` once (lazy set-up is no leak), then ``times`` more:
+    the shell's descriptor count must not have grown."""
+    attempt(0)
+    before = _fd_count(sh.pid)
+    for i in range(times):
+        attempt(i)
+    after = _fd_count(sh.pid)
+    evidence.record("shell_fds", {"before": before, "after": after})
+    assert after <= before, f"the shell's descriptors grew from {before} to {after}"
+
+
+@case("FD-001", "REQ-FD-1", roles=("shell",))
+def test_child_inherits_exactly_four(shell, evidence):
+    """A spawned child holds exactly 0, 1, 2 and its own socket at exec, the peer of the shell's end."""
+    sh = shell()
+    obj, pid = sh.spawn()
+    rec = sh.probe_records(1)[0]
+    evidence.record("census", _census(rec))
+    _assert_exact(rec)
+    _shell_end(sh, rec)
+
+
+@case("FD-002", "REQ-FD-2", roles=("shell",))
+def test_parent_end_is_cloexec(shell, evidence):
+    """The shell's end of a spawned child's socketpair is close-on-exec."""
+    sh = shell()
+    sh.spawn()
+    end = _shell_end(sh, sh.probe_records(1)[0])
+    evidence.record("shell_end", end.brief())
+    assert end.cloexec, f"the shell's end {end.brief()} is inheritable"
+
+
+@case("FD-003", "REQ-FD-2", roles=("shell",))
+def test_later_child_holds_no_earlier_socket(shell, evidence):
+    """A child spawned after another holds neither end of the first child's socketpair."""
+    sh = shell()
+    first_obj, first_pid = sh.spawn()
+    rec1 = sh.probe_records(1)[0]
+    first = {_child_socket(rec1), _shell_end(sh, rec1).inode}
+    sh.spawn()
+    rec2 = [r for r in sh.probe_records(2) if r["pid"] != first_pid][0]
+    held = {int(m.group(1)) for t in _census(rec2).values() if (m := _SOCKET.match(t))}
+    evidence.record("second_census", _census(rec2))
+    assert not held & first, f"the second child holds the first child's socket: {held & first}"
+    _assert_exact(rec2)
+    a = sh.command(f"destroy {first_obj}")
+    assert f"event reaped {first_obj} pid={first_pid} status=0" in a.events, a.events
+
+
+@case("FD-004", "REQ-FD-1", roles=("shell",))
+def test_inheritable_bait_not_passed(shell, evidence):
+    """Inheritable descriptors the shell got at its own exec (3, 7, 64) never reach its child."""
+    bait = (3, 7, 64)
+    sh = shell(bait_fds=bait)
+    shell_fds = fd_table(sh.pid)
+    evidence.record("bait_in_shell", {fd: shell_fds[fd].brief() for fd in bait if fd in shell_fds})
+    sh.spawn()
+    rec = sh.probe_records(1)[0]
+    evidence.record("census", _census(rec))
+    bait_targets = {fd for fd, t in _census(rec).items() if t == "/dev/null" and fd > 2}
+    assert not bait_targets, f"bait descriptors reached the child: {sorted(bait_targets)}"
+    _assert_exact(rec)
+
+
+@case("FD-005", "REQ-FD-1", roles=("shell",))
+def test_bait_below_rlimit_not_passed(shell, evidence):
+    """An inheritable descriptor just below the shell's RLIMIT_NOFILE (set to 4096) never reaches its child."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limit = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
+    high = limit - 1
+    sh = shell(bait_fds=(high,), env={"IPC_BAIT_NOFILE": str(limit)})
+    with open(f"/proc/{sh.pid}/limits") as f:
+        line = next(ln for ln in f if ln.startswith("Max open files"))
+    shell_soft = int(line.split()[3])
+    evidence.record("rlimit_nofile", {"set": limit, "shell_soft": shell_soft, "bait_fd": high})
+    assert high in fd_table(sh.pid), f"the bait fd {high} is not open in the shell"
+    sh.spawn()
+    rec = sh.probe_records(1)[0]
+    assert str(high) not in rec["fds"], f"fd {high} (RLIMIT_NOFILE {shell_soft}) reached the child"
+    _assert_exact(rec)
+
+
+@case("FD-006", "REQ-FD-2", roles=("shell",))
+def test_concurrent_spawns_census(shell, evidence):
+    """Six children spawned at the same moment from six threads each hold exactly 0, 1, 2 and their own socket."""
+    sh = shell()
+    kids = _spawn_concurrent(sh, 6)
+    recs = sh.probe_records(6)
+    assert {r["pid"] for r in recs} == {pid for _, pid in kids}
+    own = {r["pid"]: _child_socket(r) for r in recs}
+    assert len(set(own.values())) == 6, f"two children share a socket: {own}"
+    evidence.record("censuses", {r["pid"]: _census(r) for r in recs})
+    for rec in recs:
+        _assert_exact(rec)
+
+
+@case("FD-007", "REQ-FD-2", roles=("shell",))
+def test_concurrent_spawns_exit_on_own_destroy(shell):
+    """Of children spawned at the same moment, each exits 0 as soon as its own Init is destroyed, the others living on."""
+    sh = shell()
+    kids = _spawn_concurrent(sh, 4)
+    for i, (obj, pid) in enumerate(kids):
+        a = sh.command(f"destroy {obj}", timeout=15)
+        assert a.ok, a.result
+        assert f"event reaped {obj} pid={pid} status=0" in a.events, a.events
+        gone = [p for _, p in kids[i + 1:] if not psutil.pid_exists(p)]
+        assert not gone, f"destroying child {obj} ended its siblings {gone}"
+
+
+@case("FD-008", "REQ-FD-3", roles=("shell",))
+def test_listening_socket_not_passed(shell, short_tmp, evidence):
+    """A socket the shell listens on never reaches a child it spawns afterwards."""
+    sh = shell()
+    a = sh.command(f"listen unix:{short_tmp}/l.sock")
+    assert a.ok, a.result
+    path = a.words[2].partition(":")[2]
+    inode = listening_inode(path)
+    listener_fd = [e for e in fd_table(sh.pid).values() if e.inode == inode]
+    assert listener_fd, f"the shell holds no descriptor of its listener {path}"
+    evidence.record("listener_fd", listener_fd[0].brief())
+    sh.spawn()
+    rec = sh.probe_records(1)[0]
+    assert f"socket:[{inode}]" not in _census(rec).values(), \
+        f"the listening socket reached the child: {_census(rec)}"
+    _assert_exact(rec)
+
+
+@case("FD-009", "REQ-FD-4", roles=("child",))
+def test_child_marks_its_socket_cloexec(child, evidence):
+    """A running child has marked its inherited socket close-on-exec."""
+    c = child()
+    c.ping()
+    theirs = peer_inodes().get(socket_inode(c.sock))
+    assert theirs is not None, "the suite's socket has no peer"
+    ends = [e for e in c.fd_table().values() if e.inode == theirs]
+    assert ends, f"the child holds no end of its socket: {c.fd_table()}"
+    evidence.record("child_socket", [e.brief() for e in ends])
+    assert all(e.cloexec for e in ends), f"inheritable in the child: {[e.brief() for e in ends]}"
+
+
+@case("FD-010", "REQ-FD-5", roles=("shell",))
+def test_failed_connects_leak_nothing(shell, short_tmp, evidence):
+    """Ten failing connects (missing path, refused) leave the shell's descriptor count where it was."""
+    sh = shell()
+    stale = os.path.join(short_tmp, "stale.sock")
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(stale)                              # a socket file nobody listens on: ECONNREFUSED
+    s.close()
+    targets = [f"unix:{short_tmp}/nonexistent.sock", f"unix:{stale}"]
+
+    def attempt(i):
+        a = sh.command(f"connect {targets[i % 2]}")
+        assert not a.ok and a.result.startswith("error system E"), a.result
+    attempt(1)                                 # the other kind once too, before counting
+    _assert_no_growth(sh, evidence, attempt)
+
+
+@case("FD-011", "REQ-FD-5", roles=("shell",))
+def test_failed_spawns_leak_nothing(shell, procs, evidence):
+    """Ten failing spawns of a missing executable leave the shell's descriptor count where it was."""
+    sh = shell()
+
+    def fail_once(_):
+        a = sh.command("spawn no-such")
+        if a.ok:                               # exec failure reported as status 127 instead
+            obj = a.words[2]
+            d = sh.command(f"destroy {obj}")
+            assert any(re.search(r"status=127$", e) for e in d.events), d.events
+    _assert_no_growth(sh, evidence, fail_once)
+    assert not procs.leftovers()
+
+
+@case("FD-012", "REQ-FD-5", roles=("shell", "listener"))
+def test_repeated_connections_do_not_grow(shell, listener, evidence):
+    """Ten connect/probe/destroy cycles to a listener leave the shell's descriptor count where it was."""
+    ln = listener()
+    sh = shell()
+
+    def cycle(_):
+        obj = sh.connect(ln.address)
+        assert sh.command(f"probe {obj}").ok
+        d = sh.command(f"destroy {obj}")
+        assert d.ok, d.result
+    _assert_no_growth(sh, evidence, cycle)
+
+
+@case("FD-013", "REQ-FD-5", roles=("shell",))
+def test_failed_binds_leak_nothing(shell, short_tmp, evidence):
+    """Ten failing listens (the path is taken by a regular file) leave the shell's descriptor count where it was."""
+    sh = shell()
+    taken = os.path.join(short_tmp, "taken")
+    with open(taken, "w") as f:
+        f.write("not a socket\n")
+
+    def attempt(_):
+        a = sh.command(f"listen unix:{taken}")
+        assert not a.ok, a.result
+    _assert_no_growth(sh, evidence, attempt)
+    assert os.path.isfile(taken)

@@ -1,0 +1,398 @@
+"""LISTEN: the listener role (the implementation's node started with
+-ipcbind) serving many clients, its connection limit held in the kernel
+backlog, and the shell's listen / disconnect-incoming / destroy commands.
+
+The limit is observed where it lives: a client past the limit has finished
+connect() (the kernel queued it) but sits in the listening socket's accept
+queue, which iproute2's ``ss`` reports (harness.unix_sockets.backlog)."""
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+
+import capnp
+
+from conformance.case import case
+from harness.capnp_peer import Client, SuiteServer, kj_type
+from harness.unix_sockets import backlog
+from harness.waits import WaitTimeout
+
+
+# ---------------------------------------------------------------- helpers
+
+def _probe_all(peer, handles, timeout=10):
+    """Probe every client at once (one gather on the peer loop)."""
+    async def run():
+        return await asyncio.gather(*(h.client.probe() for h in handles))
+    return peer.run(run, timeout=timeout)
+
+
+def _sync(node, client):
+    """A round trip through the listener's loop: anything it had to do with
+    an earlier event (an accept it could make) has had its turn."""
+    assert "probe" in client.probe()
+    node.assert_alive()
+
+
+def _assert_waiting(node, expected, active):
+    """``expected`` clients sit in the accept queue after a round trip on an
+    active client, so the listener has had its chance to accept them."""
+    _sync(node, active)
+    waiting = backlog(node.path)
+    why = ("the listener accepted past its limit" if waiting < expected
+           else "the listener left clients waiting below its limit")
+    assert waiting == expected, f"{waiting} client(s) in the accept queue, expected {expected}: {why}"
+
+
+def _answered_after(client, what, timeout=10):
+    try:
+        name = client.probe(timeout=timeout)
+    except WaitTimeout:
+        raise AssertionError(f"the queued client got no answer within {timeout}s {what}") from None
+    assert "probe" in name
+
+
+class SuiteClients:
+    """pycapnp clients of the suite on sockets it connected itself (for the
+    shell's listener, which has no ListenerHandle); closed at the end."""
+
+    def __init__(self, peer, schemas):
+        self.peer, self.schemas, self.clients = peer, schemas, []
+
+    def connect(self, path) -> Client:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        client = self.peer.run(Client(self.schemas).connect_sock, s)
+        self.clients.append(client)
+        return client
+
+    def probe(self, client, timeout=10):
+        return self.peer.run(client.probe, timeout=timeout)
+
+    def close(self):
+        for client in self.clients:
+            try:
+                self.peer.run(client.close)
+            except Exception:
+                pass
+            self.peer.release(client)
+        self.clients.clear()
+
+
+def _disconnected(peer, client, timeout=10) -> str:
+    """The kj error type of a call on ``client`` ('DISCONNECTED' when its
+    connection was dropped); None when the call was answered."""
+    async def call():
+        try:
+            await client.probe()
+        except capnp.KjException as e:
+            return kj_type(e)
+        return None
+    return peer.run(call, timeout=timeout)
+
+
+# A client in a process of its own, so that it can be SIGKILLed mid-session:
+# it connects, answers the probe once, prints the thread name, then holds the
+# connection (with its capabilities) until it is killed.
+_CLIENT_SCRIPT = r"""
+import asyncio, os, socket, sys
+import capnp
+schema_dir, init_schema, init_iface, path = sys.argv[1:5]
+init_mod = capnp.load(os.path.join(schema_dir, init_schema), imports=[schema_dir])
+async def main():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.setblocking(False)
+    stream = await capnp.AsyncIoStream.create_connection(sock=s)
+    rpc = capnp.TwoPartyClient(stream)
+    init = rpc.bootstrap().cast_as(getattr(init_mod, init_iface))
+    tmap = (await init.construct()).threadMap
+    thread = (await tmap.makeThread("doomed")).result
+    print((await thread.getName()).result, flush=True)
+    await asyncio.get_running_loop().create_future()
+asyncio.run(capnp.run(main()))
+"""
+
+
+# ---------------------------------------------------------------- many clients
+
+@case("LISTEN-002", "REQ-LISTEN-1", roles=("listener",), needs=("libmultiprocess",))
+def test_twenty_concurrent_clients(listener, peer, short_tmp):
+    """Twenty clients connected at once (limit raised to 32) are all answered, concurrently."""
+    node = listener(address=f"unix:{short_tmp}/many.sock:max-connections=32")
+    clients = [node.connect() for _ in range(20)]
+    names = _probe_all(peer, clients)
+    assert len(names) == 20 and all("probe" in n for n in names), names
+    assert backlog(node.path) == 0
+    node.assert_alive()
+
+
+@case("LISTEN-003", "REQ-LISTEN-2", roles=("listener",), needs=("libmultiprocess", "echo"))
+def test_client_leaving_mid_session(listener, peer):
+    """A client that leaves holding an Echo does not disturb the others, which keep answering."""
+    node = listener()
+    clients = [node.connect() for _ in range(4)]
+    assert all("probe" in n for n in _probe_all(peer, clients))
+    assert clients[1].echo("held") == "held"
+    clients[1].close()
+    for c in clients[:1] + clients[2:]:
+        assert node.answered(lambda: c.echo("still here"), "a remaining client") == "still here"
+    assert "probe" in node.answered(lambda: node.connect().probe(), "a new client")
+    node.assert_alive()
+
+
+@case("LISTEN-004", "REQ-LISTEN-2", roles=("listener",), needs=("libmultiprocess",))
+def test_client_killed_mid_session(listener, procs, impl, peer):
+    """A client process SIGKILLed mid-session does not disturb the listener or the other clients."""
+    node = listener()
+    before = [node.connect() for _ in range(2)]
+    _probe_all(peer, before)
+    p = impl.protocol
+    doomed = procs.start([sys.executable, "-c", _CLIENT_SCRIPT, p.schema_dir, p.init_schema,
+                          p.init_interface, node.path], label="doomed client")
+    doomed.wait_line("doomed", 20)
+    doomed.signal(signal.SIGKILL)
+    assert doomed.wait_exit(10) == -signal.SIGKILL
+    names = node.answered(lambda: _probe_all(peer, before + [node.connect()]),
+                      "the clients after the kill")
+    assert all("probe" in n for n in names), names
+    node.assert_alive()
+
+
+# ---------------------------------------------------------------- the limit
+
+@case("LISTEN-005", "REQ-LISTEN-3", roles=("listener",), needs=("libmultiprocess",))
+def test_limit_holds_the_excess_in_the_backlog(listener, short_tmp):
+    """With max-connections=2 the third client waits in the kernel backlog and is served when one leaves."""
+    node = listener(address=f"unix:{short_tmp}/lim.sock:max-connections=2")
+    a, b = node.connect(), node.connect()
+    assert "probe" in a.probe() and "probe" in b.probe()
+    third = node.connect()           # returns once the kernel queued it
+    _assert_waiting(node, 1, a)
+    b.close()
+    _answered_after(third, "after an active client left")
+    _assert_waiting(node, 0, a)
+
+
+@case("LISTEN-006", "REQ-LISTEN-4", roles=("listener",), needs=("libmultiprocess",))
+def test_default_limit_is_sixteen(listener, peer):
+    """Without options the listener serves 16 clients; the 17th waits in the backlog until one leaves."""
+    node = listener()
+    clients = [node.connect() for _ in range(16)]
+    assert all("probe" in n for n in _probe_all(peer, clients))
+    seventeenth = node.connect()
+    _assert_waiting(node, 1, clients[0])
+    clients[5].close()
+    _answered_after(seventeenth, "after one of 16 clients left")
+
+
+@case("LISTEN-007", "REQ-LISTEN-5", roles=("listener",), needs=("libmultiprocess",))
+def test_max_connections_zero(listener, peer, schemas, short_tmp, evidence):
+    """max-connections=0: what it means is recorded (no limit, refused, or another reading)."""
+    node = listener(address=f"unix:{short_tmp}/zero.sock:max-connections=0", wait_ready=False)
+    role = node.impl.roles["listener"]
+    ready = node.tracked.stdout.wait(role.ready_pattern, 20)
+    if ready is None:
+        status = node.tracked.wait_exit(10)
+        evidence.record("stderr", node.tracked.stderr_text()[-400:])
+        evidence.informational(f"max-connections=0 refused at bind (exit status {status})")
+        return
+    node.path = (ready.groupdict().get("address") or "").partition(":")[2] or f"{short_tmp}/zero.sock"
+    queue_full = False
+    for _ in range(20):
+        try:
+            sock = node.raw_connect(timeout=2)
+        except WaitTimeout:
+            queue_full = True       # nothing is accepted at all: the queue filled up
+            break
+        node.clients.append(peer.run(Client(schemas).connect_sock, sock))
+
+    async def count_served():
+        tasks = [asyncio.ensure_future(c.probe()) for c in node.clients]
+        done, pending = await asyncio.wait(tasks, timeout=5)
+        for t in pending:
+            t.cancel()
+        return sum(1 for t in done if not t.exception() and "probe" in t.result())
+    served = peer.run(count_served, timeout=10)
+    waiting = backlog(node.path)
+    evidence.record("zero_limit", {"connected": len(node.clients), "served": served,
+                                   "waiting_in_backlog": waiting, "queue_full": queue_full})
+    meaning = "no limit" if served == 20 and waiting == 0 else \
+        f"a limit: {served} of {len(node.clients)} connected clients served, {waiting} waiting"
+    evidence.informational(f"max-connections=0 means {meaning}")
+    node.assert_alive()
+
+
+@case("LISTEN-008", "REQ-LISTEN-10", roles=("listener",), needs=("libmultiprocess",))
+def test_accepts_again_after_being_at_the_limit(listener, short_tmp):
+    """After being full three times over, the listener still serves new clients up to its limit, no more."""
+    node = listener(address=f"unix:{short_tmp}/again.sock:max-connections=2")
+    for round_ in range(3):
+        a, b = node.connect(), node.connect()
+        assert "probe" in a.probe() and "probe" in b.probe(), f"round {round_}"
+        extra = node.connect()
+        _assert_waiting(node, 1, a)
+        a.close()
+        _answered_after(extra, f"in round {round_}")
+        b.close()
+        extra.close()
+    last = node.connect()
+    assert "probe" in last.probe()
+
+
+@case("LISTEN-009", "REQ-LISTEN-6", roles=("listener",), needs=("libmultiprocess",))
+def test_client_gone_before_accept(listener, short_tmp):
+    """At capacity, a queued client that closes before being accepted does not stop the listener."""
+    node = listener(address=f"unix:{short_tmp}/gone.sock:max-connections=1")
+    active = node.connect()
+    assert "probe" in active.probe()
+    quitter = node.raw_connect()
+    quitter.sendall(b"\0" * 8)          # something unread, then gone
+    quitter.close()
+    waiter = node.connect()
+    _assert_waiting(node, 2, active)
+    active.close()
+    node.answered(lambda: _answered_after(waiter, "after a queued client had already left"),
+              "the queued client")
+    waiter.close()
+    assert "probe" in node.answered(lambda: node.connect().probe(), "a new client")
+    node.assert_alive()
+
+
+# ---------------------------------------------------------------- the shell
+
+def _shell_listening(sh, path):
+    a = sh.command(f"listen unix:{path}")
+    assert a.ok, a.result
+    assert a.result == f"ok listening unix:{path}", a.result
+
+
+@case("LISTEN-010", "REQ-LISTEN-7", roles=("shell",), needs=("libmultiprocess",))
+def test_disconnect_incoming_drops_clients(shell, peer, schemas, short_tmp):
+    """disconnect-incoming answers the count of dropped clients, and each client sees its connection end."""
+    sh = shell()
+    path = f"{short_tmp}/shl.sock"
+    _shell_listening(sh, path)
+    suite = SuiteClients(peer, schemas)
+    try:
+        clients = [suite.connect(path) for _ in range(3)]
+        for c in clients:
+            assert "probe" in suite.probe(c)
+        a = sh.command("disconnect-incoming")
+        assert a.result == "ok disconnected 3", a.result
+        for c in clients:
+            kind = _disconnected(peer, c)
+            assert kind == "DISCONNECTED", f"a dropped client's call ended with {kind!r}"
+    finally:
+        suite.close()
+
+
+@case("LISTEN-011", "REQ-LISTEN-7", roles=("shell",), needs=("libmultiprocess",))
+def test_disconnect_incoming_keeps_outgoing(shell, peer, schemas, short_tmp):
+    """disconnect-incoming keeps the shell's spawned child and its outgoing connection."""
+    sh = shell()
+    path = f"{short_tmp}/shk.sock"
+    _shell_listening(sh, path)
+    server = peer.run(SuiteServer(schemas, f"{short_tmp}/out.sock").start)
+    suite = SuiteClients(peer, schemas)
+    try:
+        kid, pid = sh.spawn()
+        out = sh.connect(f"unix:{short_tmp}/out.sock")
+        client = suite.connect(path)
+        assert "probe" in suite.probe(client)
+        a = sh.command("disconnect-incoming")
+        assert a.result == "ok disconnected 1", a.result
+        assert not any(e.startswith("event disconnected") for e in a.events), a.events
+        assert sh.command(f"probe {kid}").ok, "the spawned child was dropped"
+        assert sh.command(f"probe {out}").ok, "the outgoing connection was dropped"
+        assert server.open == 1, f"the suite's server sees {server.open} open connections"
+        lst = sh.command("list")
+        assert lst.result == "ok list 2" and all("state=live" in d for d in lst.data), lst.data
+    finally:
+        suite.close()
+        peer.run(server.close)
+
+
+@case("LISTEN-012", "REQ-LISTEN-7", roles=("shell",), needs=("libmultiprocess",))
+def test_listener_accepts_after_disconnect_incoming(shell, peer, schemas, short_tmp):
+    """After disconnect-incoming the shell's listener goes on accepting and serving new clients."""
+    sh = shell()
+    path = f"{short_tmp}/sha.sock"
+    _shell_listening(sh, path)
+    suite = SuiteClients(peer, schemas)
+    try:
+        first = suite.connect(path)
+        assert "probe" in suite.probe(first)
+        assert sh.command("disconnect-incoming").result == "ok disconnected 1"
+        fresh = [suite.connect(path) for _ in range(2)]
+        for c in fresh:
+            assert "probe" in suite.probe(c)
+        assert sh.command("disconnect-incoming").result == "ok disconnected 2"
+    finally:
+        suite.close()
+
+
+@case("LISTEN-013", "REQ-LISTEN-8", roles=("shell", "listener"), needs=("libmultiprocess",))
+def test_destroying_a_connected_init_leaves_the_listener(shell, listener):
+    """The shell connects to a listening node and destroys that Init: the node goes on serving the others."""
+    node = listener()
+    other = node.connect()
+    assert "probe" in other.probe()
+    sh = shell()
+    obj = sh.connect(node.address)
+    assert sh.command(f"probe {obj}").ok
+    d = sh.command(f"destroy {obj}")
+    assert d.result == f"ok destroyed {obj}", d.result
+    assert "probe" in node.answered(other.probe, "the other client after the destroy")
+    assert sh.command(f"probe {sh.connect(node.address)}").ok
+    node.assert_alive()
+
+
+def _stop_with_clients(listener, sig):
+    node = listener()
+    clients = [node.connect() for _ in range(3)]
+    for c in clients:
+        assert "probe" in c.probe()
+    status = node.stop(sig, timeout=10)
+    assert status == 0, f"the listener exited with {status} on {sig.name}"
+    assert not os.path.lexists(node.path), f"the socket file {node.path} was left behind"
+
+
+@case("LISTEN-014", "REQ-LISTEN-9", roles=("listener",), needs=("libmultiprocess",))
+def test_sigterm_with_clients(listener):
+    """SIGTERM to a listener with three clients connected: exit 0, socket file removed."""
+    _stop_with_clients(listener, signal.SIGTERM)
+
+
+@case("LISTEN-015", "REQ-LISTEN-9", roles=("listener",), needs=("libmultiprocess",))
+def test_sigint_with_clients(listener):
+    """SIGINT to a listener with three clients connected: exit 0, socket file removed."""
+    _stop_with_clients(listener, signal.SIGINT)
+
+
+@case("LISTEN-016", "REQ-LISTEN-11", roles=("listener",), needs=("libmultiprocess", "events"))
+def test_debug_events_accepted_and_closed(listener, impl):
+    """With -debug=ipc the node reports each accepted connection and each closed one."""
+    accepted, closed = impl.events.get("accepted"), impl.events.get("closed")
+    assert accepted and closed, f"[events] lacks accepted/closed: {impl.events}"
+    node = listener()
+    start = node.line_count()
+    a, b = node.connect(), node.connect()
+    assert "probe" in a.probe() and "probe" in b.probe()
+    _wait_count(node, accepted, 2, start)
+    a.close()
+    _wait_count(node, closed, 1, start)
+    b.close()
+    _wait_count(node, closed, 2, start)
+
+
+def _wait_count(node, pattern, count, start, timeout=10):
+    """Wait until ``count`` output lines from index ``start`` on match ``pattern``."""
+    rx = re.compile(pattern)
+    index = start
+    for _ in range(count):
+        node.wait_line(pattern, timeout, start=index)      # WaitTimeout names what it saw
+        lines = node.tracked.lines()
+        index = next(i for i in range(index, len(lines)) if rx.search(lines[i])) + 1

@@ -1,0 +1,214 @@
+"""SHUT: the end of a connection, as each side sees it: close, half-close,
+a peer that dies with calls in flight, a proxy used after its destruction,
+and writes to a peer that is gone (never a SIGPIPE death)."""
+import concurrent.futures
+import os
+import signal
+import socket
+import time
+
+from conformance.case import case
+from harness.capnp_peer import Client
+from harness.waits import WaitTimeout, wait_pid_exit
+
+SIGPIPE_STATUS = -signal.SIGPIPE
+
+
+def _background(sh, line, timeout=15):
+    """Send ``line`` to the shell on a thread; the future gives its Answer.
+    The case must not talk to the shell until the future is done."""
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    future = pool.submit(sh.command, line, timeout)
+    pool.shutdown(wait=False)
+    return future
+
+
+@case("SHUT-001", "REQ-SHUT-1", roles=("child",))
+def test_close_is_eof_child_exits_zero(child, evidence):
+    """The parent's end closing reaches the child as EOF: it exits 0 within 5 s."""
+    c = child()
+    c.ping()
+    started = time.monotonic()
+    c.close()
+    status = c.wait_exit(timeout=5)
+    evidence.record("exit_after_s", round(time.monotonic() - started, 3))
+    assert status == 0, f"the child exited with status {status}"
+
+
+@case("SHUT-002", "REQ-SHUT-1", roles=("listener",), needs=("events",))
+def test_client_close_seen_by_listener(listener, impl):
+    """A client closing its connection is seen by the listener as that connection's end, promptly."""
+    ln = listener()
+    client = ln.connect()
+    client.probe()
+    ln.wait_line(impl.events["accepted"], 10)
+    start = ln.line_count()
+    client.close()
+    ln.wait_line(impl.events["closed"], 5, start=start)
+    assert ln.alive()
+
+
+@case("SHUT-003", "REQ-SHUT-2", roles=("child",))
+def test_half_close_ends_child_cleanly(child, evidence):
+    """shutdown(SHUT_WR) of the parent's end ends the child's connection: it exits, not by a signal (0 expected)."""
+    c = child()
+    c.ping()
+    c.sock.shutdown(socket.SHUT_WR)
+    status = c.wait_exit(timeout=10)
+    assert status >= 0, f"the child died of signal {-status} after a half-close"
+    if status != 0:
+        evidence.non_strict(f"the child exited {status} after a half-close, not 0")
+
+
+@case("SHUT-004", "REQ-SHUT-2", roles=("listener",), needs=("events",))
+def test_half_close_on_listener(listener, impl, peer, schemas):
+    """A client's half-close ends its connection at the listener, which goes on serving other clients."""
+    ln = listener()
+    sock = ln.raw_connect()
+    half = peer.run(Client(schemas).connect_sock, sock)
+    try:
+        peer.run(half.probe)
+        start = ln.line_count()
+        sock.shutdown(socket.SHUT_WR)
+        ln.wait_line(impl.events["closed"], 10, start=start)
+        other = ln.connect()
+        assert other.probe(), "the listener no longer answers after a half-close"
+        assert ln.alive()
+    finally:
+        peer.run(half.close)
+        peer.release(half)
+        sock.close()
+
+
+@case("SHUT-005", "REQ-SHUT-3", roles=("shell",))
+def test_call_in_flight_when_child_killed(shell, evidence):
+    """A call waiting on a child that is SIGKILLed fails as `error disconnected` within 5 s, not a hang."""
+    sh = shell(probe_mode="stall")
+    obj, pid = sh.spawn()
+    pending = _background(sh, f"probe {obj}")
+    sh.wait_mark(pid, "stalled", 10)         # the call has reached the child
+    killed = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    a = pending.result(15)
+    evidence.record("answer_after_s", round(time.monotonic() - killed, 3))
+    assert not a.ok and a.result.startswith("error disconnected"), a.result
+    assert time.monotonic() - killed < 5, "the answer took more than 5 s"
+    sh.expect_event(rf"^event reaped {obj} pid={pid} status=-9$", 10)
+
+
+@case("SHUT-006", "REQ-SHUT-3", roles=("shell",), needs=("echo",))
+def test_echo_in_flight_when_child_killed(shell):
+    """An echo call waiting on a child that is SIGKILLed fails as `error disconnected`; the next call fails at once."""
+    sh = shell(probe_mode="stall")
+    obj, pid = sh.spawn()
+    pending = _background(sh, f"echo {obj} hello")
+    sh.wait_mark(pid, "stalled", 10)
+    os.kill(pid, signal.SIGKILL)
+    a = pending.result(15)
+    assert not a.ok and a.result.startswith("error disconnected"), a.result
+    again = sh.command(f"echo {obj} again", timeout=5)
+    assert not again.ok and again.result.startswith("error disconnected"), again.result
+
+
+@case("SHUT-007", "REQ-SHUT-3", roles=("shell", "listener"))
+def test_connected_peer_killed(shell, listener):
+    """When the listener a shell connected to is SIGKILLed, the shell notices and later calls fail as disconnected at once."""
+    ln = listener()
+    sh = shell()
+    obj = sh.connect(ln.address)
+    assert sh.command(f"probe {obj}").ok
+    ln.tracked.signal(signal.SIGKILL)
+    sh.expect_event(rf"^event disconnected {obj}$", 10)
+    p = sh.command(f"probe {obj}", timeout=5)
+    assert not p.ok and p.result.startswith("error disconnected"), p.result
+
+
+@case("SHUT-008", "REQ-SHUT-4", roles=("shell",))
+def test_destroyed_proxy_gives_clear_error(shell):
+    """probe, echo and destroy on an id already destroyed answer `error not-found` at once; the shell goes on."""
+    sh = shell()
+    obj, pid = sh.spawn()
+    assert sh.command(f"destroy {obj}").ok
+    for line in (f"probe {obj}", f"echo {obj} hi", f"destroy {obj}", f"cleanup {obj} t"):
+        a = sh.command(line, timeout=5)
+        assert not a.ok and a.result.startswith("error not-found"), (line, a.result)
+    assert sh.command("pid").ok
+
+
+async def _flood_then_drop(client, count=200, size=65536):
+    """Pipeline ``count`` echo calls of ``size`` bytes, wait for the first
+    answer, then close the connection with the rest still being answered."""
+    ctx = await client.context()
+    echo = (await client.init.makeEcho(ctx)).result
+    text = "x" * size
+    promises = [echo.echo(ctx, text) for _ in range(count)]
+    await promises[0]
+    client.stream.close()
+    return len(promises)
+
+
+@case("SHUT-009", "REQ-SHUT-5", roles=("child",), needs=("echo",))
+def test_child_writing_to_closed_parent(child, evidence):
+    """A child still answering 200 pipelined echoes when the parent's end closes exits, not by SIGPIPE."""
+    c = child()
+    c.call(_flood_then_drop, timeout=20)
+    c.close()
+    status = c.wait_exit(timeout=10)
+    assert status != SIGPIPE_STATUS, "the child was killed by SIGPIPE"
+    assert status >= 0, f"the child died of signal {-status}"
+    if status != 0:
+        evidence.non_strict(f"the child exited {status}")
+
+
+@case("SHUT-010", "REQ-SHUT-5", roles=("shell",), needs=("echo",))
+def test_shell_writing_to_deaf_child(shell, evidence):
+    """The shell writing to a child that shut its read side gets an error answer, not a SIGPIPE death."""
+    sh = shell(probe_mode="deaf")
+    obj, pid = sh.spawn()
+    sh.wait_mark(pid, "deaf", 10)
+    try:
+        a = sh.command(f"echo {obj} {'y' * 4096}", timeout=10)
+    except WaitTimeout:
+        if not sh.driver.child.isalive():
+            raise AssertionError(f"the shell died writing to the deaf child: status "
+                                 f"{sh.driver.status()} (SIGPIPE is {SIGPIPE_STATUS})") from None
+        raise
+    evidence.record("answer", a.result[:200])
+    assert not a.ok, "an echo to a child that reads nothing was answered"
+    assert sh.command("pid").ok, "the shell no longer answers"
+    assert sh.driver.child.isalive(), f"the shell died: status {sh.driver.status()}"
+    d = sh.command(f"destroy {obj}", timeout=15)
+    assert d.ok, d.result
+    assert wait_pid_exit(pid, 10)
+
+
+@case("SHUT-011", "REQ-SHUT-6", roles=("child",), needs=("echo",))
+def test_close_with_objects_outstanding(child):
+    """A parent closing while it holds an Echo and threads of the child makes the child release them and exit 0."""
+    c = child()
+
+    async def hold_objects(client):
+        ctx = await client.context()                     # a thread made
+        thread_map = (await client.init.construct()).threadMap
+        extra = [(await thread_map.makeThread(f"t{i}")).result for i in range(5)]
+        echo = (await client.init.makeEcho(ctx)).result
+        assert (await echo.echo(ctx, "held")).result == "held"
+        client._held = (extra, echo)                     # kept until close
+    c.call(hold_objects)
+    c.close()
+    assert c.wait_exit(timeout=10) == 0
+
+
+@case("SHUT-012", "REQ-SHUT-5", roles=("shell",))
+def test_destroy_after_child_already_gone(shell):
+    """Destroying the proxy of a child that was just SIGKILLed answers `ok destroyed` with the child reaped (-9); the shell goes on."""
+    sh = shell()
+    obj, pid = sh.spawn()
+    assert sh.command(f"probe {obj}").ok
+    os.kill(pid, signal.SIGKILL)
+    assert wait_pid_exit(pid, 10)
+    a = sh.command(f"destroy {obj}", timeout=15)
+    assert a.ok, a.result
+    reaped = [e for e in sh.driver.events if e.startswith(f"event reaped {obj} ")]
+    assert reaped == [f"event reaped {obj} pid={pid} status=-9"], reaped
+    assert sh.command("pid").ok

@@ -1,0 +1,226 @@
+"""SIG: how the implementation's processes meet SIGINT and SIGTERM.
+
+A spawned child must outlive a SIGINT (upstream lets the parent decide when
+it ends: LB-04), a listening node must stop cleanly on SIGINT or SIGTERM,
+and the shell must start its children with sane signal dispositions."""
+import os
+import re
+import signal
+
+import pexpect
+
+from conformance.case import case
+from harness.processes import ImplementationCrashed
+from harness.waits import WaitTimeout, wait_pid_exit
+
+DASH = "\u2014"
+
+
+def _sigint_line(exe_name: str) -> str:
+    return f"[{exe_name}] SIGINT received {DASH} waiting for parent to shut down."
+
+
+def _sigint_note(c, start=0):
+    """The child's next stdout line about SIGINT; a child that ended
+    instead fails the case as a crash (or a failure), not as a timeout."""
+    try:
+        return c.tracked.wait_line("SIGINT", 10, start=start)
+    except WaitTimeout:
+        if not c.tracked.stdout.closed:
+            raise
+        status = c.wait_exit(10)
+        if status < 0:
+            raise ImplementationCrashed(f"the child (pid {c.pid}) was killed by the SIGINT "
+                                        f"(status {status})", stderr=c.tracked.stderr_text()) from None
+        raise AssertionError(f"the child (pid {c.pid}) exited with {status} on SIGINT") from None
+
+
+def _node_name(impl) -> str:
+    return impl.roles["child"].exe_name if "child" in impl.roles and impl.roles["child"].exe_name \
+        else "node"
+
+
+@case("SIG-001", "REQ-SIG-1", roles=("child",), needs=("libmultiprocess",))
+def test_child_survives_sigint(child, evidence):
+    """A spawned child sent SIGINT keeps answering, and exits 0 once the suite closes its end."""
+    c = child()
+    assert "probe" in c.probe()
+    c.signal(signal.SIGINT)
+    _sigint_note(c)                            # the handler ran (wording: SIG-003)
+    assert c.tracked.poll_exit() is None, f"the child died of SIGINT: status {c.tracked.poll_exit()}"
+    assert "probe" in c.probe(), "the child stopped answering after SIGINT"
+    c.close()
+    assert c.wait_exit(10) == 0
+
+
+@case("SIG-002", "REQ-SIG-1", roles=("child",), needs=("libmultiprocess",))
+def test_child_survives_sigint_repeated(child, evidence):
+    """Five SIGINTs in a row, each waited for: the child notes each, answers between them, exits 0 on close."""
+    c = child()
+    assert "probe" in c.probe()                 # serving: its handlers are in place
+    for n in range(1, 6):
+        c.signal(signal.SIGINT)
+        _wait_count(c, n)
+        assert "probe" in c.probe(), f"no answer after SIGINT number {n}"
+    c.close()
+    assert c.wait_exit(10) == 0
+
+
+def _wait_count(c, count):
+    """Wait until ``count`` stdout lines mention SIGINT (signals sent one at
+    a time, each after the previous one was handled, never coalesce)."""
+    rx = re.compile("SIGINT")
+    start = 0
+    for _ in range(count):
+        _sigint_note(c, start=start)
+        lines = c.stdout_lines()
+        start = next(i for i in range(start, len(lines)) if rx.search(lines[i])) + 1
+
+
+@case("SIG-003", "REQ-SIG-1", roles=("child",), needs=("libmultiprocess",))
+def test_sigint_message_is_upstreams(child, evidence):
+    """On SIGINT the child writes, flushed to its stdout pipe, `[<exe_name>] SIGINT received — waiting for parent to shut down.`"""
+    c = child()
+    assert "probe" in c.probe()
+    expected = _sigint_line(c.exe_name)
+    c.signal(signal.SIGINT)
+    line = _sigint_note(c).string              # a pipe: an unflushed line never comes
+    evidence.record("sigint_line", line)
+    evidence.record("expected", expected)
+    if line != expected:
+        evidence.non_strict(f"SIGINT noted as {line!r}, not upstream's {expected!r}")
+    c.close()
+    assert c.wait_exit(10) == 0
+
+
+@case("SIG-004", "REQ-SIG-2", roles=("shell", "child"), needs=("libmultiprocess",))
+def test_sigint_to_process_group(shell, impl, evidence):
+    """SIGINT to the shell's whole process group: its children keep serving until the parent closes them, then exit 0."""
+    name = _node_name(impl)
+    sh = shell(link_node_as=(name,), tty=False)     # pipes: no pty SIGHUP on the leader's death
+    kids = [sh.spawn(name) for _ in range(2)]
+    for obj, _ in kids:
+        assert sh.command(f"probe {obj}").ok
+    evidence.record("groups", {"shell": os.getpgid(sh.pid),
+                               "children": [os.getpgid(pid) for _, pid in kids]})
+    os.killpg(os.getpgid(sh.pid), signal.SIGINT)
+    try:
+        for obj, pid in kids:
+            a = sh.command(f"probe {obj}", timeout=10)
+            assert a.ok, f"child {obj} (pid {pid}) stopped serving after SIGINT: {a.result}"
+        shell_alive = True
+    except WaitTimeout:
+        # Only the shell's own end counts as an answer here; a hang is a failure.
+        if not wait_pid_exit(sh.pid, 10):
+            raise
+        shell_alive = False
+    evidence.record("shell_survived_sigint", shell_alive)
+    if shell_alive:
+        assert sh.quit() == 0
+        for obj, pid in kids:
+            assert f"event reaped {obj} pid={pid} status=0" in sh.driver.events, sh.driver.events
+    else:
+        # The shell died of the SIGINT: its children see EOF and must exit 0.
+        # The suite is the subreaper, so they are ours to wait for, unless the
+        # shell reaped them itself before it died (then it reported them).
+        for obj, pid in kids:
+            assert wait_pid_exit(pid, 10), f"child {obj} (pid {pid}) outlived its parent by 10s"
+        _drain(sh)
+        for obj, pid in kids:
+            try:
+                _, status = os.waitpid(pid, 0)
+            except ChildProcessError:
+                m = re.search(rf"^event reaped {obj} pid={pid} status=(-?\d+)$", sh.transcript, re.M)
+                assert m, f"child {obj} (pid {pid}) was reaped by the shell, which did not report it"
+                evidence.append("reaped_by_shell", {"pid": pid, "status": m.group(1)})
+                assert m.group(1) == "0", f"child {obj} (pid {pid}) ended with status {m.group(1)}"
+                continue
+            evidence.append("orphan_status", {"pid": pid, "status": status})
+            how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+                   else f"exited with {os.WEXITSTATUS(status)}")
+            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, \
+                f"child {obj} (pid {pid}) {how}, not exit 0 once its parent was gone"
+    _drain(sh)
+    evidence.record("sigint_notes", sh.transcript.count("SIGINT"))
+
+
+def _drain(sh):
+    """Read the shell's output to its end (the children's notes included)."""
+    try:
+        sh.driver.child.expect(pexpect.EOF, timeout=10)
+    except (pexpect.TIMEOUT, pexpect.EOF, OSError, ValueError):
+        pass
+
+
+def _listener_stop_case(listener, evidence, sig):
+    node = listener()
+    clients = [node.connect() for _ in range(2)]
+    for client in clients:
+        assert "probe" in client.probe()
+    assert os.path.exists(node.path)
+    status = node.stop(sig, timeout=10)        # the bound: 10 s
+    assert status == 0, f"the listener exited with {status} on {signal.Signals(sig).name}"
+    assert not os.path.lexists(node.path), f"{node.path} left behind"
+
+
+@case("SIG-005", "REQ-SIG-3", roles=("listener",), needs=("libmultiprocess",))
+def test_sigterm_stops_listener_with_clients(listener, evidence):
+    """SIGTERM to a listening node with two clients connected: exit 0 within 10 s, socket file removed."""
+    _listener_stop_case(listener, evidence, signal.SIGTERM)
+
+
+@case("SIG-006", "REQ-SIG-3", roles=("listener",), needs=("libmultiprocess",))
+def test_sigint_stops_listener_with_clients(listener, evidence):
+    """SIGINT to a listening node with two clients connected: exit 0 within 10 s, socket file removed."""
+    _listener_stop_case(listener, evidence, signal.SIGINT)
+
+
+def _mask_has(mask_hex: str, sig: int) -> bool:
+    return bool(int(mask_hex, 16) >> (sig - 1) & 1)
+
+
+# A child that records the signal masks it was exec'd with, then exits 0.
+# Not the Python probe child: Python ignores SIGPIPE itself while starting,
+# so it cannot tell what it inherited. dash leaves SIGPIPE and ignored or
+# blocked signals as it found them, and reads /proc with builtins only.
+_SIG_PROBE = """#!/bin/sh
+while IFS= read -r line; do
+  case "$line" in Sig*) echo "$line";; esac
+done < /proc/$$/status > '{out}'
+"""
+
+
+@case("SIG-007", "REQ-SIG-4", roles=("shell",))
+def test_child_signal_dispositions(shell, evidence):
+    """A child spawned by the shell starts with SIGPIPE and SIGINT neither ignored nor blocked."""
+    sh = shell()
+    out = os.path.join(sh.exe_dir, "sig-masks.txt")
+    script = os.path.join(sh.exe_dir, "sig-probe")
+    with open(script, "w") as f:
+        f.write(_SIG_PROBE.format(out=out))
+    os.chmod(script, 0o755)
+    obj, pid = sh.spawn("sig-probe")
+    sh.expect_event(rf"^event reaped {obj} pid={pid} status=0$", 10)
+    with open(out) as f:
+        masks = dict(line.replace("\t", " ").split(":", 1) for line in f.read().splitlines())
+    masks = {k: v.strip() for k, v in masks.items()}
+    evidence.record("child_masks", masks)
+    off = [f"{sig.name} {what}" for sig in (signal.SIGPIPE, signal.SIGINT)
+           for what, key in (("ignored", "SigIgn"), ("blocked", "SigBlk"))
+           if _mask_has(masks[key], sig)]
+    if off:
+        evidence.non_strict("the child starts with " + ", ".join(off))
+
+
+@case("SIG-008", "REQ-SIG-1", roles=("shell", "child"), needs=("libmultiprocess",))
+def test_sigint_to_child_held_by_shell(shell, impl):
+    """The implementation's own node spawned by its shell, sent SIGINT, still answers and is reaped with status 0."""
+    name = _node_name(impl)
+    sh = shell(link_node_as=(name,))
+    obj, pid = sh.spawn(name)
+    assert sh.command(f"probe {obj}").ok        # serving: its handlers are in place
+    os.kill(pid, signal.SIGINT)
+    assert sh.command(f"probe {obj}").ok, "the child stopped answering after SIGINT"
+    a = sh.command(f"destroy {obj}")
+    assert a.ok, a.result
+    assert f"event reaped {obj} pid={pid} status=0" in a.events, a.events

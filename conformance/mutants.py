@@ -1,0 +1,98 @@
+"""``ipc-conformance mutants``: the suite's detection score.
+
+Runs the suite against the reference and against every mutant of
+``fixtures/mutants/`` (each the reference with one known lifecycle bug,
+docs/mutants.md), writes the usual report (whose mutant matrix shows which
+cases caught which mutant) and prints the mutation score: mutants caught /
+mutants. A mutant is caught when at least one case FAILs, TIMEs OUT or
+CRASHes against it. The command succeeds only when the reference passes,
+every run is complete and every mutant is caught.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from conformance.case import REPO_ROOT
+from conformance.report import json_report as jr
+
+MUTANTS_DIR = REPO_ROOT / "fixtures" / "mutants"
+
+
+def mutant_manifests(directory: Path = MUTANTS_DIR, only=()) -> list[Path]:
+    """The manifests of the mutants in ``directory`` (one folder each),
+    sorted by name; ``only`` keeps the folders named there."""
+    found = sorted(p for p in Path(directory).glob("*/manifest.toml")
+                   if not p.parent.name.startswith(("_", ".")))
+    if only:
+        unknown = set(only) - {p.parent.name for p in found}
+        if unknown:
+            raise SystemExit(f"ipc-conformance: no mutant {', '.join(sorted(unknown))} in {directory}")
+        found = [p for p in found if p.parent.name in only]
+    return found
+
+
+def score_lines(runs: list[dict]) -> tuple[list[str], bool]:
+    """The mutant table as text, and whether the score is 100% with every
+    run complete and every non-mutant run passing."""
+    lines, good = [], True
+    for run in runs:
+        if (run.get("implementation") or {}).get("kind") != "mutant":
+            status = jr.run_exit_status(run)
+            good &= status == jr.EXIT_OK
+            lines.append(f"{jr.run_label(run)}: {'passes' if status == jr.EXIT_OK else 'DOES NOT PASS'}"
+                         f" (exit {status})")
+    matrix = jr.mutant_matrix(runs)
+    if matrix is None:
+        return lines + ["no mutant was run"], False
+    for m in matrix["mutants"]:
+        verdict = "caught" if m["caught"] else "NOT CAUGHT"
+        if not m["complete"]:
+            verdict += " (incomplete run)"
+            good = False
+        lines.append(f"  {m['label']:<34} {verdict:<11} {', '.join(m['caught_by']) or '-'}")
+        if m["missed_expected"]:
+            lines.append(f"  {'':<34} expected but silent: {', '.join(m['missed_expected'])}")
+    lines.append(f"mutation score: {100.0 * matrix['score']:.0f}% "
+                 f"({matrix['caught']} of {matrix['total']} mutants caught)")
+    return lines, good and matrix["caught"] == matrix["total"]
+
+
+def cmd_mutants(args) -> int:
+    from conformance import cli
+
+    manifests = ([] if args.no_reference else [str(cli.DEFAULT_MANIFEST)]) + \
+        [str(p) for p in mutant_manifests(Path(args.dir), args.only)]
+    argv = ["run", "--report", args.report] + [a for m in manifests for a in ("--impl", m)]
+    argv += [a for c in args.case for a in ("--case", c)]
+    for flag, value in (("-n", args.n), ("-k", args.k), ("--timeout", args.timeout)):
+        if value is not None:
+            argv += [flag, str(value)]
+    run_args = cli.build_parser().parse_args(argv)    # every option of `run` at its default
+    run_args.cases, run_args.pytest_args = args.cases, args.pytest_args
+    for stale in jr.find_runs(Path(args.report)) if Path(args.report).is_dir() else []:
+        stale.unlink()        # this directory holds the results of one mutants run
+    status = cli.cmd_run(run_args)
+    if status == jr.EXIT_MANIFEST:
+        return status
+    runs = jr.load_runs(jr.find_runs(Path(args.report)))
+    lines, good = score_lines(runs)
+    print("\n".join(lines))
+    return jr.EXIT_OK if good else jr.EXIT_FAILED
+
+
+def add_parser(sub, fmt) -> None:
+    """The ``mutants`` subcommand (registered by conformance.cli)."""
+    p = sub.add_parser("mutants", formatter_class=fmt,
+                       help="run the suite against the reference and every mutant; print the mutation score",
+                       description=__doc__.split("\n\n", 1)[1])
+    p.add_argument("--report", metavar="DIR", default="reports/mutants",
+                   help="report directory (default: reports/mutants)")
+    p.add_argument("--dir", default=str(MUTANTS_DIR), metavar="DIR", help="where the mutants are")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="only this mutant (folder name; repeatable)")
+    p.add_argument("--no-reference", action="store_true", help="do not run the reference")
+    p.add_argument("-n", type=int, metavar="N", help="pytest-xdist workers")
+    p.add_argument("-k", metavar="EXPR", help="pytest -k expression (test names)")
+    p.add_argument("--case", action="append", metavar="ID", default=[], help="only this case ID (repeatable)")
+    p.add_argument("--timeout", type=float, metavar="S", help="pytest-timeout per case, seconds")
+    p.set_defaults(func=cmd_mutants)
