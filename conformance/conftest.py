@@ -31,9 +31,7 @@ def procs(evidence):
     tracker = ProcessTracker()
     yield tracker
     problems = tracker.teardown()
-    evidence.record("process_verdict", {
-        "processes": [t.verdict() for t in tracker.tracked],
-        "leftovers": problems})
+    evidence.record("process_verdict", {**tracker.verdict(), "leftovers": problems})
     if problems:
         raise ProcessLeak("left behind: " + "; ".join(problems))
 

@@ -16,6 +16,7 @@ import datetime
 import json
 import random
 import re
+import signal
 import time
 import tomllib
 from pathlib import Path
@@ -175,6 +176,20 @@ def pytest_configure(config):
                    "(use conformance.case.case)")
     config.addinivalue_line("markers", f"{SMOKE_MARKER}: a quick case run by ipc-conformance smoke")
     config.stash[_STATE] = _State(config)
+    _undo_inherited_signal_ignores()
+
+
+def _undo_inherited_signal_ignores():
+    """Implementations must meet the suite with default signal dispositions.
+    An ignored signal survives exec, so a suite started in the background by
+    a shell without job control (SIGINT and SIGQUIT ignored) would hand that
+    to every process it starts, and the SIGINT cases would judge the
+    launcher instead of the implementation. Handlers, unlike ignores, are
+    reset at exec: give SIGINT Python's own, SIGQUIT the default."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGQUIT) == signal.SIG_IGN:
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def pytest_report_header(config):

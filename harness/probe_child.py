@@ -37,6 +37,10 @@ import json  # noqa: E402  (after the census on purpose)
 
 
 def _status_fields():
+    """Signal masks as the probe sees them. Blocked signals are inherited as
+    they were, but the interpreter ignores SIGPIPE before any of our code
+    runs, so SigIgn always shows SIGPIPE ignored here: SIG-007 reads the
+    inherited dispositions from a shell script child instead."""
     out = {}
     with open("/proc/self/status") as f:
         for line in f:

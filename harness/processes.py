@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 
 import psutil
 
@@ -106,6 +107,15 @@ class Tracked:
         self.stdout = LineBuffer(popen.stdout, "stdout") if popen.stdout else None
         self.stderr = LineBuffer(popen.stderr, "stderr") if popen.stderr else None
         self.returncode = None
+        self.shutdown_at = None      # when the case closed its end or signalled it
+        self.exited_at = None        # when a wait saw it exit (pidfd)
+        self.killed_at_teardown = False
+
+    def mark_shutdown(self):
+        """The case asked it to end (closed the connection, sent a signal):
+        the verdict reports how long the exit took from here."""
+        if self.shutdown_at is None:
+            self.shutdown_at = time.monotonic()
 
     def lines(self) -> list[str]:
         return list(self.stdout.lines) if self.stdout else []
@@ -121,6 +131,7 @@ class Tracked:
         """The exit status if the process has exited (it is then reaped), else None."""
         if self.returncode is None and wait_readable(self.pidfd, 0):
             self.returncode = self.popen.wait()
+            self.exited_at = self.exited_at or time.monotonic()
         return self.returncode
 
     def wait_exit(self, timeout: float) -> int:
@@ -132,6 +143,7 @@ class Tracked:
                     f"{self.label} (pid {self.pid}) did not exit within {timeout}s: "
                     f"state {diag.get('status')}, blocked in {diag.get('wchan')}",
                     seen=self.seen(), diagnostics=diag)
+            self.exited_at = time.monotonic()
             self.returncode = self.popen.wait()
         return self.returncode
 
@@ -147,14 +159,24 @@ class Tracked:
 
     def signal(self, sig):
         if self.returncode is None:
+            self.mark_shutdown()
             try:
                 self.popen.send_signal(sig)
             except ProcessLookupError:
                 pass
 
     def verdict(self) -> dict:
-        return {"pid": self.pid, "label": self.label, "argv": self.argv,
-                "exit_status": self.returncode}
+        """How the process ended, for the report: its exit (status or
+        signal), whether the harness had to kill it, and the time from the
+        case's shutdown request to the exit."""
+        out = {"pid": self.pid, "label": self.label, "argv": self.argv,
+               "exit_status": self.returncode, "exit": describe_status(self.returncode)}
+        if self.killed_at_teardown:
+            out["exit"] = "still running at the end of the case: killed by the harness"
+        if self.shutdown_at is not None and self.exited_at is not None \
+                and not self.killed_at_teardown:
+            out["exit_after_shutdown_ms"] = round((self.exited_at - self.shutdown_at) * 1000, 1)
+        return out
 
 
 class ProcessTracker:
@@ -163,6 +185,7 @@ class ProcessTracker:
         self.tracked: list[Tracked] = []
         self.adopted: dict[int, str] = {}
         self.owned: dict[int, str] = {}
+        self._fates: dict = {}
         self._before = {p.pid for p in psutil.Process().children(recursive=True)}
 
     def start(self, argv, *, pass_fds=(), env=None, cwd=None, new_session=True,
@@ -206,12 +229,32 @@ class ProcessTracker:
                 continue
         return out
 
+    def fates(self) -> dict:
+        """What became of each process the implementation spawned, as the
+        case left it: reaped by its parent, a zombie, or still running."""
+        out = {}
+        for pid, label in self.adopted.items():
+            try:
+                p = psutil.Process(pid)
+                state = "zombie (not reaped)" if p.status() == psutil.STATUS_ZOMBIE else (
+                    "still running" + (" (orphan: re-parented to the suite)"
+                                       if p.ppid() == os.getpid() else ""))
+            except psutil.NoSuchProcess:
+                state = "exited and reaped"
+            out[str(pid)] = f"{label}: {state}"
+        return out
+
+    def verdict(self) -> dict:
+        return {"processes": [t.verdict() for t in self.tracked], "spawned": self._fates}
+
     def teardown(self) -> list[str]:
         """Describe the orphans, then kill every process group we started,
         every adopted and remaining descendant, and reap them all."""
         problems = self.leftovers()
+        self._fates = self.fates()
         for t in self.tracked:
             if t.poll_exit() is None:
+                t.killed_at_teardown = True
                 _killpg(t.pid)
                 t.popen.kill()
                 t.returncode = t.popen.wait()
@@ -233,6 +276,18 @@ class ProcessTracker:
                 if buf:
                     buf.join(2)
         return problems
+
+
+def describe_status(status) -> str | None:
+    """'status 0', 'signal SIGKILL' (from a negative status), None if unknown."""
+    if status is None:
+        return None
+    if status < 0:
+        try:
+            return f"signal {signal.Signals(-status).name}"
+        except ValueError:
+            return f"signal {-status}"
+    return f"status {status}"
 
 
 def _killpg(pid: int):

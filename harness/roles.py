@@ -54,6 +54,7 @@ class ChildHandle:
 
     def close(self):
         """Close the suite's end: the child should see EOF."""
+        self.tracked.mark_shutdown()
         if self.client is not None:
             self._peer.run(self.client.close)
             self._peer.release(self.client)
