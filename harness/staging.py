@@ -1,6 +1,7 @@
 """Staging directories: upstream finds a child at ``dirname(argv0)/NAME``,
 so the suite links the shell under test into a fresh directory and puts the
 probe child beside it. Nothing is written where the implementation lives."""
+import importlib.util
 import os
 import stat
 import sys
@@ -8,15 +9,18 @@ from pathlib import Path
 
 PROBE_SOURCE = Path(__file__).with_name("probe_child.py")
 HARNESS_ROOT = str(Path(__file__).resolve().parent.parent)
+# Where pycapnp is installed: the probe runs without the site module.
+CAPNP_SITE = str(Path(importlib.util.find_spec("capnp").origin).resolve().parent.parent)
 
 
 def stage_probe(exe_dir: str, name: str) -> str:
     """Write the probe child as ``exe_dir/name``, runnable directly."""
     path = os.path.join(exe_dir, name)
     with open(path, "w") as f:
-        # -I: no site directories, no PYTHON* variables: the probe's
-        # census must not depend on the environment it is given.
-        f.write(f"#!{sys.executable} -I\n")
+        # -I: no PYTHON* variables, no user site; -S: no site module, so no
+        # .pth file of the machine runs (and opens or imports anything)
+        # before the census. The probe finds pycapnp through IPC_PROBE_SITE.
+        f.write(f"#!{sys.executable} -IS\n")
         f.write(PROBE_SOURCE.read_text())
     os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return path
@@ -31,6 +35,7 @@ def stage_link(exe_dir: str, target: str, name: str | None = None) -> str:
 
 def probe_env(record_dir: str, schema_dir: str, *, mode: str = "serve", **extra) -> dict:
     env = {"IPC_PROBE_DIR": record_dir, "IPC_PROBE_SCHEMA_DIR": schema_dir,
-           "IPC_HARNESS_ROOT": HARNESS_ROOT, "IPC_PROBE_MODE": mode}
+           "IPC_HARNESS_ROOT": HARNESS_ROOT, "IPC_PROBE_SITE": CAPNP_SITE,
+           "IPC_PROBE_MODE": mode}
     env.update({k: str(v) for k, v in extra.items()})
     return env
