@@ -17,6 +17,7 @@ Every repeat of every figure is one batch; the batches are interleaved.
 import asyncio
 import socket
 import subprocess
+import threading
 import time
 
 import psutil
@@ -42,6 +43,8 @@ def run(ctx: Context):
              baseline="echo.raw")
     bref = f("echo.bare_ref", "echo", "bare pycapnp client, ref-node child (server cost)", "us",
              baseline="echo.bare")
+    hop = f("echo.hop", "echo", "thread hop to a plain asyncio loop and back (facade floor)",
+            "us", impl="floor")
     sync = f("echo.sync", "echo", "reference sync facade (Ipc) echo", "us",
              baseline="echo.bare", target=1.2, target_text="<= 1.2x bare pycapnp")
     aio = f("echo.async", "echo", "reference asyncio API (AsyncIpc) echo", "us",
@@ -102,6 +105,21 @@ def run(ctx: Context):
         cleanups.append(lambda: (loop.run(_close, r), _end(rp)))
         tasks["bare_ref"] = lambda: bref.add(loop.run(_batch, r.echo, n))
 
+        # the thread hop alone: what any synchronous facade over an event
+        # loop on another thread pays per call, with no Cap'n Proto at all
+        hop_loop = asyncio.new_event_loop()
+        hop_thread = threading.Thread(target=hop_loop.run_forever, daemon=True)
+        hop_thread.start()
+        cleanups.append(lambda: (hop_loop.call_soon_threadsafe(hop_loop.stop),
+                                 hop_thread.join(5)))
+
+        def hop_once():
+            t0 = time.perf_counter()
+            for _ in range(n):
+                _hop(hop_loop)
+            hop.add((time.perf_counter() - t0) / n * 1e6)
+        tasks["hop"] = hop_once
+
         # reference, synchronous facade
         ipc = Ipc("bench", argv0=ctx.ref.argv0)
         cleanups.append(ipc.close)
@@ -130,7 +148,7 @@ def run(ctx: Context):
             ctx.not_built(cpp, ctx.cpp)
             ctx.not_built(pcpp, ctx.cpp)
 
-        figs = {"raw": raw, "bare": bare, "bare_ref": bref, "sync": sync, "async": aio,
+        figs = {"hop": hop, "raw": raw, "bare": bare, "bare_ref": bref, "sync": sync, "async": aio,
                 "cpp": cpp, "pipe.bare": pbare, "pipe.async": paio, "pipe.cpp": pcpp}
         # CPU per call (this process, every thread, plus the child): what the
         # calls cost in work, which a loaded machine disturbs much less than
@@ -153,6 +171,26 @@ def run(ctx: Context):
                 fn()
             except Exception as e:     # one failed teardown must not hide the others
                 ctx.log(f"echo teardown: {e!r}")
+
+
+def _hop(loop):
+    """One call from this thread to a coroutine on ``loop`` and back, the
+    way reference_impl.sync does it (a task, a plain lock)."""
+    done = threading.Lock()
+    done.acquire()
+    box = []
+
+    def start():
+        task = asyncio.ensure_future(_nothing())
+        box.append(task)
+        task.add_done_callback(lambda _t: done.release())
+    loop.call_soon_threadsafe(start)
+    done.acquire()
+    return box[0].result()
+
+
+async def _nothing():
+    return None
 
 
 def _with_cpu(task, fig, pid, calls):

@@ -110,3 +110,23 @@ def test_cleanups_run_when_the_child_dies(stage):
         with pytest.raises(Exception) as info:
             init.probe()
         assert "after disconnect" in str(info.value)
+
+
+def test_a_dropped_init_is_destroyed_by_the_garbage_collector(stage, caplog):
+    """An Init nobody closes still shuts its child down when collected:
+    the child exits 0 and is reaped (its status logged), then the later
+    cleanups run."""
+    import gc
+    import logging
+    caplog.set_level(logging.DEBUG, logger="reference_impl.ipc")
+    reaped = threading.Event()
+    with Ipc("parent", argv0=stage.argv0) as ipc:
+        init = ipc.spawn_process("probe")
+        pid = init.pid
+        ipc.add_cleanup(init, reaped.set)       # runs after the spawn's own reaping cleanup
+        assert "probe" in init.probe()
+        del init
+        gc.collect()
+        assert reaped.wait(10), "the collected Init's cleanups did not run"
+        assert not psutil.pid_exists(pid), f"pid {pid} remains after the collected Init's reap"
+    assert f"pid {pid} exited with status 0" in caplog.text, caplog.text
