@@ -348,17 +348,25 @@ def render(runs: list[dict], title: str = "IPC conformance report") -> str:
     matrix = jr.merge_runs(runs)
     labels = matrix["columns"]
     generated = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    status = jr.exit_status(runs) if runs else jr.EXIT_INCOMPLETE
+    # Mutants are there to fail: the verdict speaks of the implementations,
+    # and of the mutants through their score.
+    impls = [r for r in runs if (r.get("implementation") or {}).get("kind") != "mutant"]
+    status = jr.exit_status(impls) if impls else jr.EXIT_INCOMPLETE
     verdict = {0: "<span class='status-ok'>nothing failed unexpectedly</span>",
                1: "<span class='status-bad'>unexpected failures</span>",
                2: "<span class='status-bad'>incomplete run</span>"}.get(status, "")
+    if len(impls) < len(runs):
+        mm = jr.mutant_matrix(runs)
+        verdict += (f"; mutants: {mm['caught']} of {mm['total']} caught"
+                    if impls else f"mutants: {mm['caught']} of {mm['total']} caught")
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{esc(title)}</title>"
         f"<style>{CSS}</style></head><body>"
         f"<h1>{esc(title)}</h1><p class='muted'>{len(runs)} run(s), {len(matrix['rows'])} case(s); "
-        f"generated {esc(generated)}. Verdict: {verdict} (exit status {status}). "
-        "Click a cell to see its evidence.</p>"
+        f"generated {esc(generated)}. Verdict: {verdict}"
+        + (f" (exit status {status}). " if impls else ". ")
+        + "Click a cell to see its evidence.</p>"
         + _summary_section(runs, labels)
         + _problems_section(runs, labels)
         + _mutant_section(runs)

@@ -132,6 +132,11 @@ def test_mutant_matrix_and_score():
     assert "the child is never reaped" in section and "NOT CAUGHT" in section
     assert jr.mutant_matrix(runs[:1]) is None
     assert "id='mutants'" not in html_report.render(runs[:1])
+    # The headline judges the implementations; mutants appear through their score.
+    head = page[:page.index("id='summary'")]
+    assert "nothing failed unexpectedly" in head and "mutants: 1 of 2 caught" in head
+    failing_ref = [make_run("reference", [rec("SPAWN-001", "FAIL")])] + runs[1:]
+    assert "unexpected failures" in html_report.render(failing_ref)[:page.index("id='summary'")]
 
 
 def test_incomplete_run_is_flagged():
