@@ -1,6 +1,7 @@
 """The full conformance run against the reference: wall time serially and
 with ``-n 2``, and what the harness costs per case beside the bare cost of
-the implementation's spawn.
+the implementation's spawn; and the same run against the C++ implementation,
+whose children start in milliseconds: what is left there is the harness.
 
 Each run is the real command (``ipc-conformance run``) in a subprocess, with
 its report in a temporary directory; the per-case durations come from the
@@ -18,6 +19,7 @@ from .context import Context
 from .programs import REPO
 
 MANIFEST = REPO / "conformance" / "manifests" / "reference.toml"
+CPP_MANIFEST = REPO / "conformance" / "manifests" / "cpp.toml"
 
 
 def run(ctx: Context):
@@ -32,26 +34,36 @@ def run(ctx: Context):
                  baseline="spawn.ref")
     overhead = f("suite.session", "suite", "per run: wall minus the cases (pytest start, collection, report)",
                  "s", baseline="suite.serial")
+    cpp = f("suite.cpp.n2", "suite", f"conformance run, {what}, -n 2, against cpp", "s",
+            impl="cpp", baseline="suite.n2")
     runs = []
 
-    def one(workers, fig):
+    def one(workers, fig, manifest=MANIFEST):
         def go():
-            wall, data = _run_suite(workers, s.suite)
+            wall, data = _run_suite(workers, s.suite, manifest)
             fig.add(wall)
-            runs.append({"workers": workers, "wall_s": round(wall, 3), **data})
+            runs.append({"manifest": manifest.name, "workers": workers, "wall_s": round(wall, 3),
+                         **data})
             if workers is None:
                 if data["cases"]:
                     per_case.add(data["case_seconds"] / data["cases"] * 1e3)
                 overhead.add(max(0.0, wall - data["case_seconds"]))
         return go
-    ctx.interleave({"serial": one(None, serial), "n2": one(2, par)},
-                   {"serial": [serial, per_case, overhead], "n2": par}, max(1, s.suite_repeats))
+    # The same suite against the C++ implementation: the harness's cost with
+    # children that start in milliseconds instead of an interpreter's time.
+    tasks = {"serial": one(None, serial), "n2": one(2, par)}
+    figs = {"serial": [serial, per_case, overhead], "n2": par}
+    if ctx.cpp.built:
+        tasks["cpp"], figs["cpp"] = one(2, cpp, CPP_MANIFEST), cpp
+    else:
+        ctx.not_built(cpp, ctx.cpp)
+    ctx.interleave(tasks, figs, max(1, s.suite_repeats))
     ctx.extra["suite"] = {"scope": s.suite, "runs": runs}
 
 
-def _run_suite(workers, scope):
+def _run_suite(workers, scope, manifest=MANIFEST):
     with tempfile.TemporaryDirectory(prefix="ipcb-suite-") as tmp:
-        cmd = [sys.executable, "-m", "conformance.cli", "run", "--impl", str(MANIFEST),
+        cmd = [sys.executable, "-m", "conformance.cli", "run", "--impl", str(manifest),
                "--report", tmp]
         if workers:
             cmd += ["-n", str(workers)]
