@@ -242,8 +242,13 @@ class ShellHandle:
         a = self.command(f"spawn {name}", timeout)
         assert a.ok, f"spawn {name} failed: {a.result}"
         obj, pid = a.words[2], int(a.words[3].partition("=")[2])
-        self._procs.adopt(pid, f"spawned {name}")
+        self.adopt(pid, f"spawned {name}")
         return int(obj), pid
+
+    def adopt(self, pid: int, label: str):
+        """Watch a child the shell spawned: the case's process verdict reports
+        its fate, and teardown kills it if the shell left it behind."""
+        self._procs.adopt(pid, label)
 
     def connect(self, address, timeout=20) -> int:
         """``connect ADDRESS``; the object id. Fails the case on an error answer."""

@@ -55,7 +55,7 @@ def _spawn_concurrent(sh, count, name="probe-child"):
         m = re.fullmatch(r"spawned (\d+) pid=(\d+)", line)
         assert m, f"unexpected line in the answer: {line!r}"
         kids.append((int(m.group(1)), int(m.group(2))))
-        sh._procs.adopt(kids[-1][1], f"spawned {name}")
+        sh.adopt(kids[-1][1], f"spawned {name}")
     assert len(kids) == count, a.data
     assert len({k[0] for k in kids}) == count and len({k[1] for k in kids}) == count, kids
     return kids
