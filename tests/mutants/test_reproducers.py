@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conformance.mutants import MUTANTS_DIR
+from harness.processes import ProcessTracker
 
 REFERENCE = Path(__file__).resolve().parents[2] / "conformance" / "manifests" / "reference.toml"
 CHOSEN = [  # (case, mutant, what the failure message must say)
@@ -28,11 +29,18 @@ def _write(case_id: str, manifest: Path, out: Path) -> str:
 
 def _run_alone(script: Path, workdir: Path) -> subprocess.CompletedProcess:
     """As from a clean shell: no PYTHONPATH, no virtualenv variables, only an
-    interpreter that has pexpect, psutil and pycapnp on PATH."""
+    interpreter that has pexpect, psutil and pycapnp on PATH. A script shows
+    a mutant's bug, so it may leave that bug's debris (the zombie-child's
+    unreaped child): whatever of it is re-parented to this process (a child
+    subreaper once the harness ran here) is killed and reaped afterwards."""
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(workdir),
            "LANG": "C.UTF-8"}
-    return subprocess.run(["python3", str(script)], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=120)
+    tracker = ProcessTracker()
+    try:
+        return subprocess.run(["python3", str(script)], cwd=workdir, env=env,
+                              capture_output=True, text=True, timeout=120)
+    finally:
+        tracker.teardown()
 
 
 @pytest.mark.parametrize("case_id,mutant,bug", CHOSEN)
