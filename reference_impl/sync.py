@@ -85,11 +85,16 @@ class _LoopThread:
             except RuntimeError:     # loop already closed at interpreter exit
                 pass
 
-    def release(self, obj):
-        """Drop ``obj`` on the loop thread: pycapnp objects must die there."""
+    def release(self, box: list):
+        """Drop what ``box`` holds on the loop thread: pycapnp objects must
+        die there, or the process aborts. The caller hands over its only
+        reference inside the list, so the last one is always cleared by the
+        loop thread; passing the object itself would race (the loop could
+        drop its reference before the caller's frame drops its own, and the
+        object would then die on the caller's thread)."""
         if self.loop is not None and not self.loop.is_closed():
             try:
-                self.loop.call_soon_threadsafe(_keep_until_called, obj)
+                self.loop.call_soon_threadsafe(box.clear)
             except RuntimeError:
                 pass
 
@@ -200,20 +205,16 @@ class Echo:
         self._proxy = proxy
 
     def __del__(self):
-        proxy = self.__dict__.pop("_proxy", None)
+        box = [self.__dict__.pop("_proxy", None)]     # no other reference in this frame
         init = getattr(self, "_init", None)
-        if proxy is not None and init is not None and init._ipc._loop is not None:
-            init._ipc._loop.release(proxy)
+        if box[0] is not None and init is not None and init._ipc._loop is not None:
+            init._ipc._loop.release(box)
 
     def echo(self, text: str) -> str:
         return self._init._call(self._proxy.echo, text)
 
     def destroy(self):
         self._init._call(self._proxy.destroy)
-
-
-def _keep_until_called(obj):
-    """A no-op whose argument keeps ``obj`` alive until the loop runs it."""
 
 
 def _default_init_factory():

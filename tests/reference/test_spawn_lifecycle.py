@@ -130,3 +130,24 @@ def test_a_dropped_init_is_destroyed_by_the_garbage_collector(stage, caplog):
         assert reaped.wait(10), "the collected Init's cleanups did not run"
         assert not psutil.pid_exists(pid), f"pid {pid} remains after the collected Init's reap"
     assert f"pid {pid} exited with status 0" in caplog.text, caplog.text
+
+
+_TEMPORARY_ECHOES = """
+import sys
+from reference_impl import Ipc
+with Ipc("parent", argv0=sys.argv[1]) as ipc:
+    with ipc.spawn_process("probe") as init:
+        for i in range(400):
+            assert init.make_echo().echo(str(i)) == str(i)   # each Echo dies at once
+"""
+
+
+def test_temporary_echoes_die_on_the_loop_thread(stage):
+    """An Echo handle dropped on the caller's thread hands its pycapnp objects
+    to the loop thread to die there; if the last reference were dropped on
+    the caller's thread, pycapnp would abort the process. 400 temporaries."""
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", _TEMPORARY_ECHOES, stage.argv0],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
