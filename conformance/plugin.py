@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import random
 import re
 import signal
+import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -34,6 +37,7 @@ MAX_TRACEBACK = 20_000
 _STATE = pytest.StashKey["_State"]()
 _EVIDENCE = pytest.StashKey["Evidence"]()
 _PHASES = pytest.StashKey[dict]()
+_REGISTRY = pytest.StashKey[str]()
 
 
 # ---------------------------------------------------------------- evidence
@@ -177,6 +181,39 @@ def pytest_configure(config):
     config.addinivalue_line("markers", f"{SMOKE_MARKER}: a quick case run by ipc-conformance smoke")
     config.stash[_STATE] = _State(config)
     _undo_inherited_signal_ignores()
+    _open_process_registry(config)
+
+
+def _open_process_registry(config):
+    """The controller (or a lone pytest) names a registry file that every
+    worker's ProcessTracker appends to; pytest_unconfigure kills what a dead
+    worker left running. Workers inherit the variable."""
+    try:
+        from harness.processes import REGISTRY_ENV
+    except ImportError:          # a stand-in harness (the report tests): nothing to register
+        return
+    if hasattr(config, "workerinput") or os.environ.get(REGISTRY_ENV):
+        return
+    fd, path = tempfile.mkstemp(prefix="ipc-registry-", suffix=".txt")
+    os.close(fd)
+    os.environ[REGISTRY_ENV] = path
+    config.stash[_REGISTRY] = path
+
+
+def pytest_unconfigure(config):
+    path = config.stash.get(_REGISTRY, None)
+    if path is None:
+        return
+    from harness.processes import REGISTRY_ENV, kill_registered
+    killed = kill_registered(path)
+    if killed:
+        print(f"ipc-conformance: killed {len(killed)} process group(s) left running by a "
+              f"worker that died before its teardown: {killed}", file=sys.stderr)
+    os.environ.pop(REGISTRY_ENV, None)
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _undo_inherited_signal_ignores():

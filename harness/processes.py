@@ -179,6 +179,47 @@ class Tracked:
         return out
 
 
+REGISTRY_ENV = "IPC_PROCESS_REGISTRY"
+
+
+def register_started(pid: int):
+    """Note a process group the harness started in the run's registry (a
+    file named by $IPC_PROCESS_REGISTRY, set by the pytest plugin): if the
+    worker running the case dies before its teardown (an abort, a kill), the
+    run still finds and kills what it left."""
+    path = os.environ.get(REGISTRY_ENV)
+    if not path:
+        return
+    try:
+        created = psutil.Process(pid).create_time()
+    except psutil.NoSuchProcess:
+        return
+    with open(path, "a") as f:
+        f.write(f"{pid} {created}\n")
+
+
+def kill_registered(path: str) -> list[int]:
+    """Kill every process group of the registry that still runs (the same
+    process: its start time is checked, so a reused pid is left alone);
+    the pids killed."""
+    killed = []
+    try:
+        with open(path) as f:
+            entries = [line.split() for line in f if line.strip()]
+    except FileNotFoundError:
+        return killed
+    for pid_text, created in entries:
+        pid = int(pid_text)
+        try:
+            if abs(psutil.Process(pid).create_time() - float(created)) > 0.01:
+                continue
+        except psutil.NoSuchProcess:
+            continue
+        _killpg(pid)
+        killed.append(pid)
+    return killed
+
+
 class ProcessTracker:
     def __init__(self):
         become_subreaper()
@@ -196,12 +237,15 @@ class ProcessTracker:
                                  stdout=pipe, stderr=pipe)
         tracked = Tracked(popen, label or os.path.basename(argv[0]))
         self.tracked.append(tracked)
+        if new_session:
+            register_started(popen.pid)
         return tracked
 
     def own(self, pid: int, label: str):
         """A process the suite started by other means (pexpect): ours to keep,
         and its process group is killed at teardown."""
         self.owned[pid] = label
+        register_started(pid)
 
     def adopt(self, pid: int, label: str):
         """Watch a process the implementation started (a spawned child)."""
