@@ -81,7 +81,6 @@ def listener(impl, procs, peer, schemas, evidence, short_tmp):
         for client in handle.clients:
             try:
                 peer.run(client.close)
-                peer.release(client)
             except Exception:
                 pass
         evidence.append("listener_output", handle.tracked.lines()[-50:])

@@ -89,14 +89,6 @@ class PeerLoop:
             name = getattr(fn, "__qualname__", repr(fn))
             raise WaitTimeout(f"the call {name} got no answer within {timeout}s") from None
 
-    def release(self, obj):
-        """Drop ``obj`` (and the capabilities inside it) on the loop thread."""
-        if self.loop is not None and not self.loop.is_closed():
-            try:
-                self.loop.call_soon_threadsafe(_noop, obj)
-            except RuntimeError:
-                pass
-
     def close(self):
         if self.loop is not None and not self.loop.is_closed():
             try:
@@ -104,10 +96,6 @@ class PeerLoop:
             except RuntimeError:
                 pass
         self._thread.join(10)
-
-
-def _noop(_obj):
-    pass
 
 
 class Client:

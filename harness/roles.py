@@ -56,8 +56,7 @@ class ChildHandle:
         """Close the suite's end: the child should see EOF."""
         self.tracked.mark_shutdown()
         if self.client is not None:
-            self._peer.run(self.client.close)
-            self._peer.release(self.client)
+            self._peer.run(self.client.close)     # drops its capabilities on the loop
             self.client = None
         self.sock.close()
 
@@ -179,8 +178,7 @@ class ClientHandle:
 
     def close(self):
         if self.client is not None:
-            self._peer.run(self.client.close)
-            self._peer.release(self.client)
+            self._peer.run(self.client.close)     # drops its capabilities on the loop
             self.client = None
 
 

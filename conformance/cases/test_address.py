@@ -70,7 +70,6 @@ def _probe_path(peer, schemas, path):
         return peer.run(client.probe)
     finally:
         peer.run(client.close)
-        peer.release(client)
 
 
 def _listening(sh, address, path):

@@ -148,6 +148,13 @@ def test_ipcconnect_zero(impl, procs, short_tmp, evidence):
 
 # -- the shell ------------------------------------------------------------
 
+def _all_answer(sh, lines, prefix):
+    """Each command line is answered with a result line starting ``prefix``."""
+    for line in lines:
+        a = sh.command(line)
+        assert a.result.startswith(prefix), f"{line!r}: {a.result}"
+
+
 @case("CLI-009", "REQ-CLI-1", roles=("shell",))
 def test_prompt_and_pid(shell):
     """The shell flushes its `ipc> ` prompt unbuffered (no PYTHONUNBUFFERED) and `pid` answers `ok pid <its pid>`."""
@@ -161,9 +168,7 @@ def test_prompt_and_pid(shell):
 def test_unknown_command(shell):
     """Unknown commands answer `error usage`, and the shell goes on answering."""
     sh = shell()
-    for line in ("frobnicate", "frobnicate 1 2", "spawnx probe-child", "PID"):
-        a = sh.command(line)
-        assert a.result.startswith("error usage"), f"{line!r}: {a.result}"
+    _all_answer(sh, ("frobnicate", "frobnicate 1 2", "spawnx probe-child", "PID"), "error usage")
     assert sh.command("pid").ok
 
 
@@ -172,10 +177,9 @@ def test_wrong_arguments(shell):
     """Commands with missing or extra arguments answer `error usage`; the held child still answers."""
     sh = shell()
     obj, pid = sh.spawn()
-    for line in ("spawn", "spawn a b", "probe", f"probe {obj} {obj}", "destroy",
-                 f"destroy {obj} {obj}", f"cleanup {obj}", f"cleanup {obj} a b", "echo"):
-        a = sh.command(line)
-        assert a.result.startswith("error usage"), f"{line!r}: {a.result}"
+    _all_answer(sh, ("spawn", "spawn a b", "probe", f"probe {obj} {obj}", "destroy",
+                     f"destroy {obj} {obj}", f"cleanup {obj}", f"cleanup {obj} a b", "echo"),
+                "error usage")
     assert sh.command(f"probe {obj}").ok
     assert sh.command("pid").ok
 
@@ -186,10 +190,8 @@ def test_unknown_id(shell):
     sh = shell()
     obj, _ = sh.spawn()
     assert sh.command(f"destroy {obj}").ok
-    for line in ("probe 99", "destroy 99", "echo 99 hi", "cleanup 99 tag",
-                 f"probe {obj}", f"destroy {obj}", f"cleanup {obj} tag"):
-        a = sh.command(line)
-        assert a.result.startswith("error not-found"), f"{line!r}: {a.result}"
+    _all_answer(sh, ("probe 99", "destroy 99", "echo 99 hi", "cleanup 99 tag",
+                     f"probe {obj}", f"destroy {obj}", f"cleanup {obj} tag"), "error not-found")
     assert sh.command("pid").ok
 
 

@@ -77,7 +77,6 @@ class SuiteClients:
                 self.peer.run(client.close)
             except Exception:
                 pass
-            self.peer.release(client)
         self.clients.clear()
 
 

@@ -76,7 +76,6 @@ def test_half_close_on_listener(listener, impl, peer, schemas):
         assert ln.alive()
     finally:
         peer.run(half.close)
-        peer.release(half)
         sock.close()
 
 
