@@ -33,7 +33,7 @@ class Settings:
 class Context:
     settings: Settings
     ref: Impl
-    cpp: Impl
+    natives: list = field(default_factory=list)   # [Impl]: programs.NATIVE, built or not
     figures: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)     # family-specific facts for the JSON
     started: float = field(default_factory=time.monotonic)

@@ -9,7 +9,8 @@ Round trip, one call at a time, per call:
 - the reference through its asyncio API (``AsyncIpc``, on the loop) and
   through its synchronous facade (``Ipc``, from another thread: the thread
   hop is part of what a facade user pays);
-- cpp-node as a spawned child, called by the bare pycapnp client.
+- each compiled node (cpp-node, mp-node) as a spawned child, called by the
+  bare pycapnp client.
 
 Pipelined: ``in_flight`` calls started at once and awaited together.
 Every repeat of every figure is one batch; the batches are interleaved.
@@ -49,14 +50,18 @@ def run(ctx: Context):
              baseline="echo.bare", target=1.2, target_text="<= 1.2x bare pycapnp")
     aio = f("echo.async", "echo", "reference asyncio API (AsyncIpc) echo", "us",
             baseline="echo.bare")
-    cpp = f("echo.cpp", "echo", "cpp-node child, bare pycapnp client", "us", impl="cpp",
-            baseline="echo.bare")
     pbare = f("pipe.bare", "pipelined", f"bare pycapnp, {m} calls in flight", "calls/s",
               impl="pycapnp", lower_is_better=False)
     paio = f("pipe.async", "pipelined", f"reference asyncio API, {m} calls in flight", "calls/s",
              baseline="pipe.bare", lower_is_better=False)
-    pcpp = f("pipe.cpp", "pipelined", f"cpp-node child, bare pycapnp, {m} in flight", "calls/s",
-             impl="cpp", baseline="pipe.bare", lower_is_better=False)
+    natives = {}      # task name -> its figure, for each compiled node
+    for impl in ctx.natives:
+        natives[impl.name] = f(f"echo.{impl.name}", "echo", f"{impl.program} child, bare pycapnp client",
+                               "us", impl=impl.name, baseline="echo.bare")
+        natives[f"pipe.{impl.name}"] = f(f"pipe.{impl.name}", "pipelined",
+                                         f"{impl.program} child, bare pycapnp, {m} in flight",
+                                         "calls/s", impl=impl.name, baseline="pipe.bare",
+                                         lower_is_better=False)
 
     loop = LoopThread()
     cleanups = [loop.close]
@@ -97,12 +102,7 @@ def run(ctx: Context):
         tasks["pipe.async"] = lambda: paio.add(loop.run(_pipelined, aecho.echo, m))
 
         # bare client, reference child: the reference's server side alone
-        rsock, child = socket.socketpair()
-        rp = subprocess.Popen([ctx.ref.node, "-ipcfd", str(child.fileno())],
-                              pass_fds=(child.fileno(),), close_fds=True)
-        child.close()
-        r = loop.run(BareEcho.open, rsock)
-        cleanups.append(lambda: (loop.run(_close, r), _end(rp)))
+        r, rp = _bare_client(loop, cleanups, lambda fd: [ctx.ref.node, "-ipcfd", str(fd)])
         tasks["bare_ref"] = lambda: bref.add(loop.run(_batch, r.echo, n))
 
         # the thread hop alone: what any synchronous facade over an event
@@ -133,30 +133,31 @@ def run(ctx: Context):
             sync.add((time.perf_counter() - t0) / n * 1e6)
         tasks["sync"] = sync_once
 
-        # cpp-node child
-        if ctx.cpp.built:
-            csock, child = socket.socketpair()
-            argv = ctx.cpp.manifest.argv("child", fd=child.fileno()) if ctx.cpp.manifest \
-                else [ctx.cpp.node, "-ipcfd", str(child.fileno())]
-            cp = subprocess.Popen(argv, pass_fds=(child.fileno(),), close_fds=True)
-            child.close()
-            c = loop.run(BareEcho.open, csock)
-            cleanups.append(lambda: (loop.run(_close, c), _end(cp)))
-            tasks["cpp"] = lambda: cpp.add(loop.run(_batch, c.echo, n))
-            tasks["pipe.cpp"] = lambda: pcpp.add(loop.run(_pipelined, c.echo, m))
-        else:
-            ctx.not_built(cpp, ctx.cpp)
-            ctx.not_built(pcpp, ctx.cpp)
+        # each compiled node as a child
+        pids = {"raw": pp.pid, "bare": bp.pid, "bare_ref": rp.pid, "async": aproxy.pid,
+                "sync": sinit.pid}
+        for impl in ctx.natives:
+            if not impl.built:
+                ctx.not_built(natives[impl.name], impl)
+                ctx.not_built(natives[f"pipe.{impl.name}"], impl)
+                continue
+            try:
+                c, proc = _bare_client(loop, cleanups,
+                                       lambda fd, impl=impl: impl.manifest.argv("child", fd=fd))
+            except Exception as e:     # one node that does not start must not stop the others
+                ctx.log(f"echo {impl.name}: {e!r}")
+                natives[impl.name].status = natives[f"pipe.{impl.name}"].status = f"failed: {e}"
+                continue
+            tasks[impl.name] = _adder(natives[impl.name], loop, _batch, c.echo, n)
+            tasks[f"pipe.{impl.name}"] = _adder(natives[f"pipe.{impl.name}"], loop, _pipelined,
+                                                c.echo, m)
+            pids[impl.name] = proc.pid
 
         figs = {"hop": hop, "raw": raw, "bare": bare, "bare_ref": bref, "sync": sync, "async": aio,
-                "cpp": cpp, "pipe.bare": pbare, "pipe.async": paio, "pipe.cpp": pcpp}
+                "pipe.bare": pbare, "pipe.async": paio, **natives}
         # CPU per call (this process, every thread, plus the child): what the
         # calls cost in work, which a loaded machine disturbs much less than
         # wall time
-        pids = {"raw": pp.pid, "bare": bp.pid, "bare_ref": rp.pid, "async": aproxy.pid,
-                "sync": sinit.pid}
-        if ctx.cpp.built:
-            pids["cpp"] = cp.pid
         for name, pid in pids.items():
             wall = figs[name]
             cpu_fig = f(f"{wall.id}.cpu", "echo cpu", f"{wall.label}: CPU, both processes", "us",
@@ -207,6 +208,28 @@ def _with_cpu(task, fig, pid, calls):
         task()
         fig.add((cpu() - c0) / calls * 1e6)
     return go
+
+
+def _bare_client(loop, cleanups, argv_for_fd):
+    """A child given one end of a socketpair (``argv_for_fd(fd)``) and a bare
+    pycapnp client on the other: (client, process); their teardown is added
+    to ``cleanups``."""
+    sock, child = socket.socketpair()
+    proc = subprocess.Popen(argv_for_fd(child.fileno()), pass_fds=(child.fileno(),), close_fds=True)
+    child.close()
+    try:
+        client = loop.run(BareEcho.open, sock)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    cleanups.append(lambda: (loop.run(_close, client), _end(proc)))
+    return client, proc
+
+
+def _adder(fig, loop, coro, *args):
+    """A task adding ``coro(*args)``'s result, run on ``loop``, to ``fig``."""
+    return lambda: fig.add(loop.run(coro, *args))
 
 
 async def _make_async_ipc(cls, argv0):

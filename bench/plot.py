@@ -150,17 +150,19 @@ def listener_plot(series: list[dict], path, title="LISTENER: LATENCY AND COST PE
                 c.line(X(n) - 5, Y(q1), X(n) + 5, Y(q1), colour)
                 c.line(X(n) - 5, Y(q3), X(n) + 5, Y(q3), colour)
             c.disc(X(n), Y(med), 4, colour)
-    # legend
+    # legend: one colour per implementation, then what the line styles mean
     y = H - 50
-    x = L
-    for name in names:
-        colour = COLOURS[names.index(name) % len(COLOURS)]
-        c.line(x, y + 7, x + 30, y + 7, colour, 2)
-        c.text(x + 36, y, f"{name} MEDIAN LATENCY")
-        y2 = y + 22
-        c.line(x, y2 + 7, x + 30, y2 + 7, colour, 2, 6)
-        c.text(x + 36, y2, f"{name} COST PER CALL")
-        x += 400
+    col = max(36 + c.text_width(name) + 24 for name in names)
+    for i, name in enumerate(names):
+        x = L + i * col
+        c.line(x, y + 7, x + 30, y + 7, COLOURS[i % len(COLOURS)], 2)
+        c.text(x + 36, y, name)
+    y += 22
+    c.line(L, y + 7, L + 30, y + 7, BLACK, 2)
+    c.text(L + 36, y, "MEDIAN LATENCY (BARS: IQR)")
+    x = L + 36 + c.text_width("MEDIAN LATENCY (BARS: IQR)") + 30
+    c.line(x, y + 7, x + 30, y + 7, BLACK, 2, 6)
+    c.text(x + 36, y, "COST PER CALL")
     _write(path, c)
 
 

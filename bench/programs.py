@@ -3,8 +3,9 @@
 The reference node is taken from the directory of the running interpreter
 (where ``pip install`` put ``ref-node``), not from PATH: on machines with a
 version manager PATH holds a shell shim that would add its own start-up cost
-to every spawn. The C++ binaries come from their manifest; when they are
-missing the figures say "not built".
+to every spawn. The compiled implementations (NATIVE: the C++ node and the
+adapter on libmultiprocess) come from their manifests; when their binaries
+are missing the figures say "not built".
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = REPO / "reference_impl" / "schemas"
-CPP_MANIFEST = REPO / "conformance" / "manifests" / "cpp.toml"
+MANIFESTS = REPO / "conformance" / "manifests"
+NATIVE = ("cpp", "libmultiprocess")      # measured beside the reference, in this order
 BIN_DIR = Path(sys.executable).parent
 
 
@@ -31,6 +33,8 @@ class Impl:
     node: str | None
     why_missing: str = ""
     manifest: object = None              # harness.manifest.Manifest, for the listener argv
+    program: str = ""                    # what the rows call its node ("cpp-node", "mp-node")
+    manifest_path: Path | None = None    # the manifest a conformance run is given
 
     @property
     def built(self) -> bool:
@@ -60,20 +64,31 @@ def reference() -> Impl:
     return Impl("reference", str(node))
 
 
-def cpp() -> Impl:
-    """The C++ node from its manifest, or an Impl saying why there is none."""
-    if not CPP_MANIFEST.is_file():
-        return Impl("cpp", None, "not built (no conformance/manifests/cpp.toml)")
+def from_manifest(name: str) -> Impl:
+    """The node of ``conformance/manifests/<name>.toml``, or an Impl saying
+    why there is none."""
+    path = MANIFESTS / f"{name}.toml"
+    missing = dict(name=name, node=None, program=f"{name} node", manifest_path=path)
+    if not path.is_file():
+        return Impl(**missing, why_missing=f"not built (no conformance/manifests/{name}.toml)")
     try:
         from harness.manifest import load_manifest
-        manifest = load_manifest(CPP_MANIFEST)
+        manifest = load_manifest(path)
     except Exception as e:       # a manifest being written right now may not load
-        return Impl("cpp", None, f"not built (manifest does not load: {e})")
+        return Impl(**missing, why_missing=f"not built (manifest does not load: {e})")
+    child = manifest.roles.get("child")
+    if child is not None and child.exe_name:
+        missing["program"] = child.exe_name
     node = manifest.executables.get("node")
     if node is None:
-        return Impl("cpp", None, "not built (" + (manifest.missing_executables().get("node")
-                                                 or "no node executable") + ")")
-    return Impl("cpp", node, manifest=manifest)
+        return Impl(**missing, why_missing="not built (" + (manifest.missing_executables().get("node")
+                                                            or "no node executable") + ")")
+    return Impl(**{**missing, "node": node}, manifest=manifest)
+
+
+def natives() -> list[Impl]:
+    """The compiled implementations of NATIVE, built or not."""
+    return [from_manifest(name) for name in NATIVE]
 
 
 def python_child(script: str, *args: str, pass_fds=()) -> subprocess.Popen:

@@ -52,10 +52,11 @@ def run(args) -> int:
     families = [f for f in FAMILY_MODULES if f in families]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = Context(settings=s, ref=programs.reference(), cpp=programs.cpp())
+    ctx = Context(settings=s, ref=programs.reference(), natives=programs.natives())
+    implementations = {i.name: i.node or i.why_missing for i in (ctx.ref, *ctx.natives)}
     load_start = os.getloadavg()
     ctx.log(f"families {', '.join(families)}; load {load_start[0]:.2f}; "
-            f"reference node {ctx.ref.node or ctx.ref.why_missing}; cpp {ctx.cpp.node or ctx.cpp.why_missing}")
+            + "; ".join(f"{k} {v}" for k, v in implementations.items()))
     failed = {}
     t0 = time.monotonic()
     for fam in families:
@@ -78,8 +79,7 @@ def run(args) -> int:
                "settings": {k: getattr(s, k) for k in s.__dataclass_fields__},
                "machine": report.machine(load_start, os.getloadavg()),
                "duration_s": round(time.monotonic() - t0, 2),
-               "implementations": {"reference": ctx.ref.node or ctx.ref.why_missing,
-                                   "cpp": ctx.cpp.node or ctx.cpp.why_missing},
+               "implementations": implementations,
                "families": families, "failed": failed, "figures": rows, "details": ctx.extra,
                "plot": str(png_path)}
     report.write_json(json_path, payload)

@@ -4,13 +4,14 @@ pycapnp, exit).
 
 The reference is spawned through its synchronous facade, as a user would
 (``Ipc.spawn_process`` then ``Init.probe``, which is construct, makeThread and
-getName); the C++ node is spawned by the same facade, which runs
-``dirname(argv0)/cpp-node -ipcfd N``.
+getName); each compiled node (cpp-node, mp-node) is spawned by the same
+facade, which runs ``dirname(argv0)/<node> -ipcfd N``.
 
 Two more start-to-exit figures show what the conformance suite pays per
 program it starts: ``ref-node`` run directly, and ``ref-node`` as PATH finds
 it, which on a machine with a version manager (pyenv) is a shell shim.
 """
+import functools
 import shutil
 import subprocess
 import sys
@@ -27,8 +28,10 @@ def run(ctx: Context):
                        impl="floor")
     ref = ctx.figure("spawn.ref", "spawn", "reference: spawn to first answered call", "ms",
                      baseline="spawn.floor", target=1.25, target_text="<= 1.25x import floor")
-    cpp = ctx.figure("spawn.cpp", "spawn", "cpp-node: spawn to first answered call", "ms",
-                     impl="cpp", baseline="spawn.floor")
+    natives = {impl.name: ctx.figure(f"spawn.{impl.name}", "spawn",
+                                     f"{impl.program}: spawn to first answered call", "ms",
+                                     impl=impl.name, baseline="spawn.floor")
+               for impl in ctx.natives}
     on_path = shutil.which("ref-node")
     run_direct = ctx.figure("spawn.node_direct", "spawn", "ref-node start to exit ('nothing to do'), direct",
                             "ms", baseline="spawn.floor")
@@ -57,21 +60,16 @@ def run(ctx: Context):
         tasks["node_path"] = start_to_exit([on_path], run_path)
     else:
         run_path.status = "not on PATH"
-    if ctx.ref.built:
-        ipc_ref = Ipc("bench", argv0=ctx.ref.argv0)
-        ipcs.append(ipc_ref)
-        tasks["ref"] = lambda: _spawn_once(ipc_ref, ctx.ref.exe_name, ref)
-    else:
-        ctx.not_built(ref, ctx.ref)
-    if ctx.cpp.built:
-        ipc_cpp = Ipc("bench", argv0=ctx.cpp.argv0)
-        ipcs.append(ipc_cpp)
-        tasks["cpp"] = lambda: _spawn_once(ipc_cpp, ctx.cpp.exe_name, cpp)
-    else:
-        ctx.not_built(cpp, ctx.cpp)
+    figs = {"floor": floor, "ref": ref, "node_direct": run_direct, "node_path": run_path,
+            **natives}
+    for name, impl in (("ref", ctx.ref), *((i.name, i) for i in ctx.natives)):
+        if impl.built:
+            ipc = Ipc("bench", argv0=impl.argv0)
+            ipcs.append(ipc)
+            tasks[name] = functools.partial(_spawn_once, ipc, impl.exe_name, figs[name])
+        else:
+            ctx.not_built(figs[name], impl)
     try:
-        figs = {"floor": floor, "ref": ref, "cpp": cpp, "node_direct": run_direct,
-                "node_path": run_path}
         warm(ctx, tasks, figs)         # the page cache, imports: not recorded
         ctx.interleave(tasks, figs)
     finally:

@@ -1,7 +1,8 @@
 """The full conformance run against the reference: wall time serially and
 with ``-n 2``, and what the harness costs per case beside the bare cost of
-the implementation's spawn; and the same run against the C++ implementation,
-whose children start in milliseconds: what is left there is the harness.
+the implementation's spawn; and the same run (``-n 2``) against each compiled
+implementation (cpp, libmultiprocess), whose children start in milliseconds:
+what is left there is the harness.
 
 Each run is the real command (``ipc-conformance run``) in a subprocess, with
 its report in a temporary directory; the per-case durations come from the
@@ -19,7 +20,6 @@ from .context import Context
 from .programs import REPO
 
 MANIFEST = REPO / "conformance" / "manifests" / "reference.toml"
-CPP_MANIFEST = REPO / "conformance" / "manifests" / "cpp.toml"
 
 
 def run(ctx: Context):
@@ -34,8 +34,6 @@ def run(ctx: Context):
                  baseline="spawn.ref")
     overhead = f("suite.session", "suite", "per run: wall minus the cases (pytest start, collection, report)",
                  "s", baseline="suite.serial")
-    cpp = f("suite.cpp.n2", "suite", f"conformance run, {what}, -n 2, against cpp", "s",
-            impl="cpp", baseline="suite.n2")
     runs = []
 
     def one(workers, fig, manifest=MANIFEST):
@@ -49,14 +47,17 @@ def run(ctx: Context):
                     per_case.add(data["case_seconds"] / data["cases"] * 1e3)
                 overhead.add(max(0.0, wall - data["case_seconds"]))
         return go
-    # The same suite against the C++ implementation: the harness's cost with
-    # children that start in milliseconds instead of an interpreter's time.
     tasks = {"serial": one(None, serial), "n2": one(2, par)}
     figs = {"serial": [serial, per_case, overhead], "n2": par}
-    if ctx.cpp.built:
-        tasks["cpp"], figs["cpp"] = one(2, cpp, CPP_MANIFEST), cpp
-    else:
-        ctx.not_built(cpp, ctx.cpp)
+    # The same suite against each compiled implementation: the harness's cost
+    # with children that start in milliseconds instead of an interpreter's time.
+    for impl in ctx.natives:
+        figs[impl.name] = f(f"suite.{impl.name}.n2", "suite", f"conformance run, {what}, -n 2, "
+                            f"against {impl.name}", "s", impl=impl.name, baseline="suite.n2")
+        if impl.built:
+            tasks[impl.name] = one(2, figs[impl.name], impl.manifest_path)
+        else:
+            ctx.not_built(figs[impl.name], impl)
     ctx.interleave(tasks, figs, max(1, s.suite_repeats))
     ctx.extra["suite"] = {"scope": s.suite, "runs": runs}
 

@@ -39,6 +39,11 @@ REQUIREMENT_RE = re.compile(r"^REQ-[A-Z]+-\d+$")
 # accepted and sorted after these.
 AREAS = ("SPAWN", "FD", "SHUT", "CLEAN", "LISTEN", "ADDR", "SIG", "CLI", "FAULT", "PROTO")
 NEEDS = ("libmultiprocess", "echo", "events", "ipcfd-argv")
+# The layers of docs/spec.md, from the bottom of the stack up: what
+# libmultiprocess does, what Bitcoin Core's src/ipc adds, our own decisions.
+# harness/manifest.py validates a manifest's claims against the same list
+# (tests/unit/test_layers.py keeps the two equal).
+LAYERS = ("library", "bitcoin-ipc", "project")
 
 MARKER = "ipc_case"
 SMOKE_MARKER = "smoke"
@@ -79,6 +84,11 @@ class CaseInfo:
     def requirement_text(self, requirements: dict[str, str] | None = None) -> str:
         reqs = load_requirements() if requirements is None else requirements
         return reqs.get(self.requirement, "")
+
+    @property
+    def layer(self) -> str | None:
+        """The layer of the case's requirement (docs/spec.md), None if unknown."""
+        return layer_of(self.requirement)
 
 
 def _names(value, what: str, case_id: str) -> tuple[str, ...]:
@@ -201,6 +211,23 @@ def load_requirements(path: str | Path | None = None) -> dict[str, str]:
     return reqs
 
 
+_LAYER_TAG = re.compile(r"\[(" + "|".join(re.escape(x) for x in LAYERS)
+                        + r")(?:;\s*implementation-defined)?\]\s*$")
+
+
+def requirement_layer(text: str) -> str | None:
+    """The layer a requirement's text ends with (``[library]``,
+    ``[bitcoin-ipc; implementation-defined]``, ...), None when it names none."""
+    m = _LAYER_TAG.search(text or "")
+    return m.group(1) if m else None
+
+
+def layer_of(requirement: str, requirements: dict[str, str] | None = None) -> str | None:
+    """The layer of requirement ``requirement`` of docs/spec.md."""
+    reqs = load_requirements() if requirements is None else requirements
+    return requirement_layer(reqs.get(requirement, ""))
+
+
 # ---------------------------------------------------------------- registry
 
 def _import_case_module(path: Path):
@@ -276,7 +303,7 @@ def explain(info: CaseInfo, requirements: dict[str, str] | None = None,
     text = info.requirement_text(requirements) or "(not found in docs/spec.md)"
     lines = [
         f"{info.id}: {info.statement or '(no statement: the case has no docstring)'}",
-        f"requirement: {info.requirement}",
+        f"requirement: {info.requirement} (layer: {layer_of(info.requirement, requirements) or '?'})",
         textwrap.fill(text, width=width, initial_indent="    ", subsequent_indent="    "),
         f"roles: {', '.join(info.roles) or '(none)'}",
         f"needs: {', '.join(info.needs) or '(none)'}",

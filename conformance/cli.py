@@ -25,6 +25,7 @@ from conformance.report import json_report as jr
 DEFAULT_MANIFEST = REPO_ROOT / "conformance" / "manifests" / "reference.toml"
 DEFAULT_REPORT_DIR = Path("reports") / "latest"
 KNOWN_ROLES = ("child", "listener", "shell")
+EXIT_PIPE_CLOSED = 141   # 128 + SIGPIPE: our output's reader left (docs/report.md)
 
 
 class ManifestProblem(Exception):
@@ -101,9 +102,17 @@ def pytest_command(manifest: Path, *, cases_dir: Path, json_path: Path | None = 
 
 def _run_pytest(cmd: list[str], *, capture: bool = False) -> subprocess.CompletedProcess:
     print("$ " + shlex.join(cmd), flush=True)
-    return subprocess.run(cmd, text=True,
-                          stdout=subprocess.PIPE if capture else None,
-                          stderr=subprocess.STDOUT if capture else None)
+    from conformance import child_run      # an interrupt waits for pytest's cleanup
+    return child_run.run(cmd, capture=capture)
+
+
+def _preflight(manifests) -> str | None:
+    """conformance.preflight for each manifest with a shell: the message
+    that stops the run (exit status 3) when a shell does not see its staged
+    argv0, else None."""
+    from conformance.preflight import check_shell
+    problems = [m for _, manifest in manifests if (m := check_shell(manifest))]
+    return "\n".join(f"ipc-conformance: {m}" for m in problems) or None
 
 
 def _read_run(json_path: Path, rc: int) -> dict | None:
@@ -118,16 +127,43 @@ def describe_status(status: int) -> str:
     return {jr.EXIT_OK: "nothing failed unexpectedly",
             jr.EXIT_FAILED: "unexpected failures",
             jr.EXIT_INCOMPLETE: "incomplete run or missing report",
-            jr.EXIT_MANIFEST: "invalid manifest"}.get(status, "?")
+            jr.EXIT_MANIFEST: "invalid manifest or set-up",
+            jr.EXIT_UNRUNNABLE: "a declared program cannot run"}.get(status, "?")
 
 
 # ---------------------------------------------------------------- run
+
+def _unrunnable(manifests) -> str | None:
+    """The message that stops a run before it starts: a declared role whose
+    program cannot run, in a manifest that does not say required = false;
+    for optional manifests, a note of the roles that will be UNIMPLEMENTED."""
+    from conformance.selection import check_programs, unrunnable_message
+    stop = []
+    for path, manifest in manifests:
+        roles = check_programs(manifest)
+        if roles and manifest.required:
+            stop.append(unrunnable_message(manifest, roles))
+        elif roles:
+            print(f"ipc-conformance: note: {manifest.name}: optional programs missing, "
+                  f"{len(roles)} role(s) UNIMPLEMENTED: "
+                  + "; ".join(f"{r}: {why}" for r, why in sorted(roles.items())), file=sys.stderr)
+    return "\n".join(f"ipc-conformance: {m}" for m in stop) or None
+
+
 
 def cmd_run(args) -> int:
     try:
         manifests = _manifests(args.impl)
     except ManifestProblem as e:
         print(f"ipc-conformance: {e}", file=sys.stderr)
+        return jr.EXIT_MANIFEST
+    unrunnable = _unrunnable(manifests)
+    if unrunnable:
+        print(unrunnable, file=sys.stderr)
+        return jr.EXIT_UNRUNNABLE
+    problem = _preflight(manifests)
+    if problem:
+        print(problem, file=sys.stderr)
         return jr.EXIT_MANIFEST
     report_dir = Path(args.report).resolve()
     try:
@@ -150,7 +186,8 @@ def cmd_run(args) -> int:
                              junit_path=junit_path, keyword=args.k, workers=args.n,
                              repeat=args.repeat, random_order=args.random_order,
                              seed=args.seed, case_ids=args.case, timeout=args.timeout,
-                             extra=args.pytest_args)
+                             extra=[*(a for k in args.forbid for a in ("--ipc-forbid", k)),
+                                    *args.pytest_args])
         with cpu_load(args.cpu_load):
             proc = _run_pytest(cmd)
         results.append((stem, json_path, _read_run(json_path, proc.returncode)))
@@ -189,14 +226,8 @@ def _cases(args):
 
 
 def _availability(info, manifest) -> str:
-    from conformance.plugin import unimplemented_reason
-    reason = unimplemented_reason(manifest, info.id, info.roles, info.needs)
-    if reason is not None:
-        return f"UNIMPLEMENTED: {reason}"
-    exp = (getattr(manifest, "expectations", {}) or {}).get(info.id)
-    if exp is not None:
-        return f"expected {exp.result}: {exp.reason}"
-    return "runs"
+    from conformance.selection import availability
+    return availability(manifest, info)
 
 
 def cmd_list(args) -> int:
@@ -212,8 +243,8 @@ def cmd_list(args) -> int:
         print(cases_markdown(cases), end="")
         return 0
     for info in cases:
-        line = (f"{info.id:<11} {info.requirement:<15} {','.join(info.roles) or '-':<15} "
-                f"{info.statement}")
+        line = (f"{info.id:<11} {info.requirement:<15} {info.layer or '?':<12} "
+                f"{','.join(info.roles) or '-':<15} {info.statement}")
         if info.smoke:
             line += " [smoke]"
         if manifest is not None:
@@ -236,10 +267,12 @@ def cases_markdown(cases) -> str:
     for info in cases:
         if info.area != area:
             area = info.area
-            out += ["", f"## {area}", "", "| case | requirement | roles | needs | statement |",
-                    "|---|---|---|---|---|"]
+            out += ["", f"## {area}", "",
+                    "| case | requirement | layer | roles | needs | statement |",
+                    "|---|---|---|---|---|---|"]
         statement = info.statement.replace("|", "\\|") + (" (smoke)" if info.smoke else "")
-        out.append(f"| {info.id} | {info.requirement} | {', '.join(info.roles) or '-'} | "
+        out.append(f"| {info.id} | {info.requirement} | {info.layer or '?'} | "
+                   f"{', '.join(info.roles) or '-'} | "
                    f"{', '.join(info.needs) or '-'} | {statement} |")
     return "\n".join(out) + "\n"
 
@@ -350,6 +383,10 @@ def cmd_smoke(args) -> int:
     except ManifestProblem as e:
         print(f"ipc-conformance: {e}", file=sys.stderr)
         return jr.EXIT_MANIFEST
+    problem = _preflight([(manifest_path, manifest)])
+    if problem:
+        print(problem, file=sys.stderr)
+        return jr.EXIT_MANIFEST
     with tempfile.TemporaryDirectory(prefix="ipc-smoke-") as tmp:
         json_path = Path(tmp) / "smoke.json"
         cmd = pytest_command(manifest_path, cases_dir=args.cases, json_path=json_path,
@@ -394,9 +431,19 @@ def cmd_report(args) -> int:
 
 # ---------------------------------------------------------------- parser
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a failed write of the help or usage is not
+    swallowed: a closed pipe must end the command with status 141 like any
+    other output (main)."""
+
+    def _print_message(self, message, file=None):
+        if message:
+            (file or sys.stderr).write(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ipc-conformance", formatter_class=fmt,
         description="The IPC conformance suite: runs conformance/cases with pytest against "
                     "implementations described by manifests (docs/manifest.md). "
@@ -422,6 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, metavar="N", help="shuffle with this seed")
     p.add_argument("--case", action="append", metavar="ID", default=[], help="only this case ID (repeatable)")
     p.add_argument("--timeout", type=float, metavar="S", help="pytest-timeout per case, seconds")
+    p.add_argument("--forbid", action="append", metavar="KIND", default=[], type=str.upper,
+                   choices=[k for k in jr.KINDS if k not in jr.BAD_KINDS],
+                   help="a case of this kind fails the run too (repeatable), e.g. "
+                        "--forbid UNIMPLEMENTED --forbid NOT-CLAIMED")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("list", help="list every case: ID, requirement, roles, statement")
@@ -478,7 +529,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:       # the command itself (not a test calling main): SIGTERM/SIGHUP as Ctrl-C
+        from conformance import interrupts
+        interrupts.install()
+    try:
+        try:
+            return _main(list(sys.argv[1:] if argv is None else argv))
+        finally:
+            sys.stdout.flush()     # a closed pipe shows here too (argparse's help ignores it)
+    except BrokenPipeError:
+        return _output_closed()
+    except KeyboardInterrupt:
+        return jr.EXIT_INCOMPLETE
+
+
+def _output_closed() -> int:
+    """The reader of our output left (``ipc-conformance list | head -1``):
+    end quietly, with the status a shell gives a program killed by SIGPIPE
+    (docs/report.md). stdout now points at /dev/null, so that the flush at
+    exit does not fail a second time."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return EXIT_PIPE_CLOSED
+
+
+def _main(argv: list[str]) -> int:
     extra: list[str] = []
     if "--" in argv:
         i = argv.index("--")
@@ -491,8 +571,6 @@ def main(argv: list[str] | None = None) -> int:
     except ManifestProblem as e:
         print(f"ipc-conformance: {e}", file=sys.stderr)
         return jr.EXIT_MANIFEST
-    except KeyboardInterrupt:
-        return jr.EXIT_INCOMPLETE
 
 
 if __name__ == "__main__":

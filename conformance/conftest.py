@@ -12,6 +12,7 @@ import pytest
 from harness.capnp_peer import PeerLoop, load_schemas
 from harness.processes import ProcessTracker
 from harness.roles import ChildHandle, ListenerHandle, ShellHandle
+from harness.staging import run_tmpdir
 
 
 class ProcessLeak(AssertionError):
@@ -20,8 +21,9 @@ class ProcessLeak(AssertionError):
 
 @pytest.fixture
 def short_tmp():
-    """Short (socket paths stay far from 108 bytes, with any xdist worker count)."""
-    path = tempfile.mkdtemp(dir="/tmp", prefix="ipc-")
+    """Short (socket paths stay far from 108 bytes, with any xdist worker
+    count), under $TMPDIR when that is short, and in the run's registry."""
+    path = run_tmpdir("ipc-")
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -49,11 +51,12 @@ def schemas(impl):
 
 
 @pytest.fixture
-def child(impl, procs, peer, schemas, evidence):
+def child(impl, procs, peer, schemas, evidence, short_tmp):
     made = []
 
     def make(env=None, connect=True):
-        handle = ChildHandle(impl, procs, peer, schemas, evidence, env=env, connect=connect)
+        handle = ChildHandle(impl, procs, peer, schemas, evidence, env=env, connect=connect,
+                             cwd=short_tmp)
         made.append(handle)
         return handle
     yield make

@@ -26,8 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance.case import MARKER, REPO_ROOT, SMOKE_MARKER, load_requirements, statement_of
+from conformance.case import (MARKER, REPO_ROOT, SMOKE_MARKER, layer_of, load_requirements,
+                              statement_of)
 from conformance.report import json_report as jr
+from conformance.selection import (check_programs, not_claimed_reason, unimplemented_reason,
+                                   unrunnable_message)
 
 DEFAULT_MANIFEST = REPO_ROOT / "conformance" / "manifests" / "reference.toml"
 REPEAT_FIXTURE = "_ipc_repeat"
@@ -38,6 +41,7 @@ _STATE = pytest.StashKey["_State"]()
 _EVIDENCE = pytest.StashKey["Evidence"]()
 _PHASES = pytest.StashKey[dict]()
 _REGISTRY = pytest.StashKey[str]()
+_OWNED_REGISTRIES: list[str] = []   # the registry this process created (pytest_keyboard_interrupt)
 
 
 # ---------------------------------------------------------------- evidence
@@ -99,6 +103,9 @@ def pytest_addoption(parser):
                     help="shuffle the cases with this seed (implies --ipc-random-order)")
     group.addoption("--ipc-case", metavar="ID", action="append", default=[],
                     help="run only this case ID (repeatable)")
+    group.addoption("--ipc-forbid", metavar="KIND", action="append", default=[],
+                    help="a case of this kind fails the run too (repeatable; e.g. "
+                         "UNIMPLEMENTED, NOT-CLAIMED, EXPECTED-FAIL, NON-STRICT)")
     group.addoption("--ipc-show-evidence", action="store_true", default=False,
                     help="print every case's evidence in the terminal summary")
 
@@ -111,6 +118,11 @@ class _State:
         self.json_path = Path(opt.ipc_json).resolve() if opt.ipc_json else None
         self.repeat = max(1, int(opt.ipc_repeat or 1))
         self.only = {c.strip().upper() for c in (opt.ipc_case or []) if c.strip()}
+        self.forbid = sorted({k.strip().upper() for k in (opt.ipc_forbid or []) if k.strip()})
+        unknown = [k for k in self.forbid if k not in jr.KINDS]
+        if unknown:
+            raise pytest.UsageError(f"--ipc-forbid: unknown kind(s) {', '.join(unknown)}"
+                                    f" (kinds: {', '.join(jr.KINDS)})")
         workerinput = getattr(config, "workerinput", None)
         self.is_worker = workerinput is not None
         if workerinput is not None and "ipc_seed" in workerinput:
@@ -122,6 +134,7 @@ class _State:
         else:
             self.seed = None
         self._manifest = None
+        self.unrunnable: dict[str, str] = {}
         self.started = time.time()
         self.records: list[dict] = []
         self.selected: set[str] | None = None         # base nodeids (no xdist)
@@ -132,6 +145,7 @@ class _State:
         self.workers: set[str] = set()
         self.run: dict | None = None
         self.json_error: str | None = None
+        self.active = False       # a conformance run: the plugin's side effects are on
 
     def manifest(self):
         if self._manifest is None:
@@ -146,7 +160,16 @@ class _State:
             except OSError as e:
                 raise pytest.UsageError(
                     f"cannot read manifest {self.impl_path}: {e.strerror or e}")
+            self.unrunnable = check_programs(self._manifest)
         return self._manifest
+
+    def stop_if_unrunnable(self) -> None:
+        """A declared role whose program cannot run stops the run (exit
+        status 4) unless the manifest says required = false."""
+        manifest = self.manifest()
+        if self.unrunnable and getattr(manifest, "required", True):
+            raise pytest.exit(f"ipc-conformance: {unrunnable_message(manifest, self.unrunnable)}",
+                              returncode=jr.EXIT_UNRUNNABLE)
 
     def manifest_or_none(self):
         try:
@@ -180,40 +203,113 @@ def pytest_configure(config):
                    "(use conformance.case.case)")
     config.addinivalue_line("markers", f"{SMOKE_MARKER}: a quick case run by ipc-conformance smoke")
     config.stash[_STATE] = _State(config)
+    if _asked(config):
+        _activate(config)
+    if config.option.ipc_impl and not hasattr(config, "workerinput"):
+        # Before any xdist worker starts. A manifest that does not load is
+        # reported at collection, and only if conformance cases are collected.
+        if config.stash[_STATE].manifest_or_none() is not None:
+            config.stash[_STATE].stop_if_unrunnable()
+
+
+def _asked(config) -> bool:
+    """Whether this session is a conformance run, decided at configure (see
+    conformance.activation): a worker follows its controller."""
+    from conformance.activation import asked
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and "ipc_active" in workerinput:
+        return bool(workerinput["ipc_active"])
+    return asked(config.option.ipc_impl, config.args, config.invocation_params.dir)
+
+
+def _activate(config):
+    """The plugin's side effects, only in a conformance run: signal
+    hygiene, SIGTERM/SIGHUP as Ctrl-C (conformance.interrupts), the run's
+    registry. Idempotent: also called at collection when conformance cases
+    show up in a session that did not ask at configure."""
+    st = _state(config)
+    if st.active:
+        return
+    st.active = True
     _undo_inherited_signal_ignores()
+    from conformance import interrupts
+    interrupts.install()
     _open_process_registry(config)
 
 
 def _open_process_registry(config):
-    """The controller (or a lone pytest) names a registry file that every
-    worker's ProcessTracker appends to; pytest_unconfigure kills what a dead
-    worker left running. Workers inherit the variable."""
+    """The controller (or a lone pytest) names a registry file
+    (harness/registry.py) that every worker appends to; pytest_unconfigure
+    kills what a dead worker left running and removes its folders. Workers
+    inherit the variable. First, the leftovers of runs that died (SIGKILL)
+    are swept: their owner is gone, so nothing else ever will."""
     try:
-        from harness.processes import REGISTRY_ENV
+        from harness import registry
     except ImportError:          # a stand-in harness (the report tests): nothing to register
         return
-    if hasattr(config, "workerinput") or os.environ.get(REGISTRY_ENV):
+    if os.environ.get(registry.REGISTRY_ENV):    # a worker, or a run inside a run
         return
-    fd, path = tempfile.mkstemp(prefix="ipc-registry-", suffix=".txt")
-    os.close(fd)
-    os.environ[REGISTRY_ENV] = path
+    for path, killed, removed in registry.sweep_dead_runs():
+        print(f"ipc-conformance: cleaned up after a dead run ({path}): killed "
+              f"{len(killed)} process group(s), removed {len(removed)} folder(s)", file=sys.stderr)
+    path = registry.create()
+    os.environ[registry.REGISTRY_ENV] = path
     config.stash[_REGISTRY] = path
+    _OWNED_REGISTRIES.append(path)
 
 
 def pytest_unconfigure(config):
     path = config.stash.get(_REGISTRY, None)
     if path is None:
         return
-    from harness.processes import REGISTRY_ENV, kill_registered
-    killed = kill_registered(path)
+    from harness import registry
+    _wait_for_workers()
+    killed, _removed = registry.clean(path)
+    if path in _OWNED_REGISTRIES:
+        _OWNED_REGISTRIES.remove(path)
     if killed:
         print(f"ipc-conformance: killed {len(killed)} process group(s) left running by a "
               f"worker that died before its teardown: {killed}", file=sys.stderr)
-    os.environ.pop(REGISTRY_ENV, None)
+    os.environ.pop(registry.REGISTRY_ENV, None)
+
+
+def _wait_for_workers(timeout: float = 10) -> None:
+    """The run ends when its processes have: xdist lets the controller
+    exit while a worker still winds down (after an interrupt, its teardown
+    and other plugins' session-end hooks), and that worker would outlive the
+    command. Wait for our children (the workers), bounded; kill the rest."""
+    import psutil
     try:
-        os.unlink(path)
-    except OSError:
-        pass
+        children = psutil.Process().children()
+    except psutil.Error:
+        return
+    _gone, alive = psutil.wait_procs(children, timeout=timeout)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=5)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo):
+    """Ctrl-C, SIGTERM or SIGHUP (conformance.interrupts): each worker kills
+    and removes what it registered, and the run owner empties its registry
+    (groups, folders, the file), at once, rather than after pytest and xdist
+    have wound down, which can take seconds; the fixtures' own teardowns run
+    later and find it all gone. Only for a signal: -x and pytest.exit also land
+    here, and then the other workers' cases must be left to finish."""
+    from conformance import interrupts
+    if interrupts.first_signal() is None:
+        return
+    try:
+        from harness import registry
+    except ImportError:          # a stand-in harness (the report tests)
+        return
+    registry.clean_mine()                     # a worker: what it registered itself
+    for path in _OWNED_REGISTRIES:            # the run's owner: everything, and the file
+        registry.clean(path)
 
 
 def _undo_inherited_signal_ignores():
@@ -246,6 +342,7 @@ def pytest_configure_node(node):
     """xdist controller: every worker shuffles with the same seed (xdist
     requires identical collections)."""
     node.workerinput["ipc_seed"] = _state(node.config).seed
+    node.workerinput["ipc_active"] = _state(node.config).active
 
 
 # ---------------------------------------------------------------- fixtures
@@ -332,15 +429,25 @@ def pytest_collection_modifyitems(session, config, items):
         where[cid] = loc
     if ipc_items:
         manifest = st.manifest()
+        if st.is_worker and st.unrunnable and getattr(manifest, "required", True):
+            raise pytest.UsageError(unrunnable_message(manifest, st.unrunnable))
+        if not st.is_worker:
+            st.stop_if_unrunnable()
         expectations = getattr(manifest, "expectations", {}) or {}
         for it in ipc_items:
+            if not_claimed_reason(manifest, _case_fields(it).get("requirement")):
+                # Runs, and is never judged: pytest's own view is a non-strict xfail.
+                it.add_marker(pytest.mark.xfail(reason="NOT-CLAIMED", strict=False))
+                continue
             exp = expectations.get(_case_fields(it).get("id"))
             if exp is not None and exp.result in ("fail", "non-strict"):
                 # pytest's own view agrees: a failure is xfailed, a pass is a
                 # strict XPASS (failed).
+                # A non-strict expectation is also met by a case that itself
+                # reports NON-STRICT (it passes): not strict for pytest then.
                 it.add_marker(pytest.mark.xfail(
                     reason=f"{'EXPECTED-FAIL' if exp.result == 'fail' else 'NON-STRICT'}:"
-                           f" {exp.reason}", strict=True))
+                           f" {exp.reason}", strict=exp.result == "fail"))
     if st.seed is not None:
         random.Random(st.seed).shuffle(items)
 
@@ -348,6 +455,7 @@ def pytest_collection_modifyitems(session, config, items):
 def pytest_collection_finish(session):
     st = _state(session.config)
     if st.ipc_seen:
+        _activate(session.config)     # cases collected without --ipc-impl: act from here on
         st.selected = {base_nodeid(it.nodeid) for it in session.items if _marker(it)}
 
 
@@ -359,44 +467,6 @@ def pytest_xdist_node_collection_finished(node, ids):
 
 
 # ---------------------------------------------------------------- running
-
-def unimplemented_reason(manifest, case_id: str | None, roles=(), needs=()) -> str | None:
-    """Why a case cannot run against ``manifest`` (None when it can): a
-    manifest expectation "unimplemented", a role not offered, a protocol
-    feature switched off."""
-    exp = (getattr(manifest, "expectations", {}) or {}).get(case_id)
-    if exp is not None and exp.result == "unimplemented":
-        return exp.reason
-    for role in roles:
-        if not manifest.has_role(role):
-            return manifest.role_missing_reason(role) or f"the manifest offers no {role} role"
-    for need in needs:
-        reason = _feature_missing(manifest, need)
-        if reason:
-            return reason
-    return None
-
-
-def _feature_missing(manifest, need: str) -> str | None:
-    proto = getattr(manifest, "protocol", None)
-    if need == "libmultiprocess" and not getattr(proto, "libmultiprocess", False):
-        return "the implementation's Init is not libmultiprocess-style (protocol.libmultiprocess = false)"
-    if need == "echo" and not getattr(proto, "echo", False):
-        return "the implementation's Init has no makeEcho (protocol.echo = false)"
-    if need == "events" and not getattr(manifest, "events", None):
-        return "the manifest describes no [events]"
-    if need == "ipcfd-argv" and not _upstream_child_argv(manifest):
-        return ("the child role does not take upstream's `NODE -ipcfd N` argv, so the node's"
-                " own command line (docs/programs.md section 1) is not offered")
-    return None
-
-
-def _upstream_child_argv(manifest) -> bool:
-    """The child argv ends in `-ipcfd {fd}` (docs/programs.md section 1)."""
-    role = (getattr(manifest, "roles", None) or {}).get("child")
-    argv = list(getattr(role, "argv", ()) or ())
-    return len(argv) >= 2 and argv[-2:] == ["-ipcfd", "{fd}"]
-
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
@@ -579,12 +649,19 @@ def _build_record(item, fields: dict) -> dict:
         if kind in jr.CATCHING_KINDS:
             kind = jr.EXPECTED_FAIL if exp.result == "fail" else jr.NON_STRICT
             message = f"expected ({exp.reason}); saw {observed}: {message}"
+        elif kind == jr.NON_STRICT and exp.result == "non-strict":
+            message = f"expected ({exp.reason}); saw {observed}: {message}"
         elif kind in jr.PASSING_KINDS:
             kind = jr.UNEXPECTED_PASS
             message = (f"stale expectation: the manifest expects {exp.result!r}"
                        f" ({exp.reason}) but the case passed")
     elif exp is not None:
         record["expectation"] = {"result": exp.result, "reason": exp.reason}
+    not_claimed = not_claimed_reason(manifest, fields.get("requirement")) if manifest else None
+    if not_claimed is not None:
+        # Observed, kept and shown, never judged (conformance/selection.py).
+        seen = f"; observed {observed}" + (f": {message}" if message else "")
+        kind, message = jr.NOT_CLAIMED, f"{not_claimed}{seen}"
 
     param = ""
     callspec = getattr(item, "callspec", None)
@@ -605,6 +682,7 @@ def _build_record(item, fields: dict) -> dict:
         "param": param or None,
         "requirement": requirement,
         "requirement_text": load_requirements().get(requirement, ""),
+        "layer": layer_of(requirement) or "",
         "statement": statement_of(func) if func is not None else "",
         "area": (case_id or "?").split("-")[0],
         "kind": kind,
@@ -643,7 +721,7 @@ class _Collector:
             return
         if getattr(report, "ipc_case_id", None):
             return
-        if report.when == "???":  # xdist: the worker died while running this item
+        if report.when == "???" and st.active:  # xdist: the worker died running this item
             st.ipc_seen = True
             st.records.append({
                 "id": None, "key": base_nodeid(report.nodeid), "nodeid": report.nodeid,
@@ -694,7 +772,7 @@ def _finish(session) -> None:
         "selected": len(selected | set(groups)) if selected else len(groups),
         "executed": len(executed),
         "run": {"seed": st.seed, "repeat": st.repeat, "workers": len(st.workers),
-                "only": sorted(st.only)},
+                "only": sorted(st.only), "forbid": st.forbid},
         "cases": cases,
         "summary": jr.tally(cases),
     }
@@ -735,7 +813,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr.write_line(f"{name}: selected {run['selected']}, executed {run['executed']}: "
                   f"{jr.tally_line(run['summary'])}")
     for rec in run["cases"]:
-        if rec["kind"] in jr.BAD_KINDS:
+        if rec["kind"] in jr.BAD_KINDS or rec["kind"] in st.forbid:
             msg = (rec.get("message") or "").replace("\n", " | ")
             tr.write_line(f"  {rec['kind']} {rec.get('key') or rec['nodeid']}: {msg}", red=True)
     if run["executed"] < run["selected"]:

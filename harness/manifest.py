@@ -13,6 +13,10 @@ from pathlib import Path
 ROLES = ("child", "listener", "shell")
 ROLE_EXECUTABLES = {"child": "node", "listener": "node", "shell": "shell"}
 RESULTS = ("fail", "non-strict", "unimplemented")
+# The requirement layers of docs/spec.md a manifest can claim
+# ([implementation] claims); an implementation claims all of them unless it
+# says otherwise: libmultiprocess's example programs claim "library" only.
+LAYERS = ("library", "bitcoin-ipc", "project")
 
 
 class ManifestError(ValueError):
@@ -62,9 +66,34 @@ class Manifest:
     expectations: dict
     implementation: dict = field(default_factory=dict)
     _exe_problems: dict = field(default_factory=dict)
+    # The layers of docs/spec.md this implementation claims to meet.
+    claims: tuple = LAYERS
+    # False: the programs may be missing (an optional build, such as the
+    # project's C++ and libmultiprocess manifests); their roles are then
+    # UNIMPLEMENTED. True (the default): a declared role whose program is
+    # missing or cannot be executed stops the run (docs/report.md).
+    required: bool = True
+
+    def claims_layer(self, layer: str | None) -> bool:
+        return layer is None or layer in self.claims
+
+    def unrunnable_roles(self) -> dict:
+        """Declared roles whose program is missing or not executable: role -> reason."""
+        out = {}
+        for name in self.roles:
+            reason = self.role_missing_reason(name)
+            if reason is not None:
+                out[name] = reason
+        return out
 
     def missing_executables(self) -> dict:
         return dict(self._exe_problems)
+
+    def mark_unrunnable(self, key: str, reason: str) -> None:
+        """An executable found to fail at exec (harness.program_check): the
+        roles that need it are then missing, like those of a missing file."""
+        self.executables[key] = None
+        self._exe_problems[key] = reason
 
     def has_role(self, name: str) -> bool:
         return self.role_missing_reason(name) is None
@@ -103,8 +132,22 @@ def _resolve_exe(value: str, base: Path):
         if not os.access(p, os.X_OK):
             return None, f"{p} is not executable"
         return str(p), None
-    found = shutil.which(value)
-    return (found, None) if found else (None, f"'{value}' is not on PATH")
+    found = find_command(value)
+    return (found, None) if found else (None, f"'{value}' is neither next to "
+                                              f"{sys.executable} nor on PATH")
+
+
+def find_command(name: str) -> str | None:
+    """A bare command name: first beside the interpreter running the suite
+    (where the same environment's console scripts are, activated or not),
+    then on PATH. PATH's first match can be a wrapper (a version manager's
+    shim, a launcher) that re-executes the program under another argv0,
+    which breaks the staging the shell cases rely on. sys.executable's own
+    folder is used as is, not resolved: a venv's python is a symlink to the
+    base interpreter, whose folder holds another environment's scripts."""
+    here = os.path.dirname(sys.executable) if sys.executable else ""
+    beside = shutil.which(name, path=here) if here else None
+    return os.path.abspath(beside) if beside else shutil.which(name)
 
 
 def load_manifest(path) -> Manifest:
@@ -132,8 +175,12 @@ def load_manifest(path) -> Manifest:
     if not isinstance(proto, dict):
         raise ManifestError(f"{path}: [protocol]: missing")
     schema_dir = (base / _req(proto, "schema_dir", "protocol", path)).resolve()
+    # An optional build (required = false) may also provide the schemas:
+    # without it the roles are UNIMPLEMENTED, like those of a missing program.
+    optional = impl.get("required", True) is False
+    schema_problem = None
     if not schema_dir.is_dir():
-        raise ManifestError(f"{path}: protocol.schema_dir: {schema_dir} is not a directory")
+        schema_problem = f"protocol.schema_dir: {schema_dir} is not a directory"
     protocol = Protocol(
         schema_dir=str(schema_dir),
         init_schema=_req(proto, "init_schema", "protocol", path),
@@ -145,8 +192,14 @@ def load_manifest(path) -> Manifest:
     for key in ("init_schema", "proxy_schema", "echo_schema"):
         needed = key == "init_schema" or (key == "proxy_schema" and protocol.libmultiprocess) \
             or (key == "echo_schema" and protocol.echo)
-        if needed and not (schema_dir / getattr(protocol, key)).is_file():
-            raise ManifestError(f"{path}: protocol.{key}: {schema_dir / getattr(protocol, key)} not found")
+        if needed and not schema_problem and not (schema_dir / getattr(protocol, key)).is_file():
+            schema_problem = f"protocol.{key}: {schema_dir / getattr(protocol, key)} not found"
+    if schema_problem and not optional:
+        raise ManifestError(f"{path}: {schema_problem}")
+    if schema_problem:
+        for key in executables:
+            executables[key] = None
+            problems.setdefault(key, f"{schema_problem} (not built?)")
 
     roles = {}
     for role_name, table in (data.get("roles") or {}).items():
@@ -170,8 +223,18 @@ def load_manifest(path) -> Manifest:
             raise ManifestError(f"{path}: expectations[{i}].result: one of {RESULTS}, not {result!r}")
         expectations[case] = Expectation(case, result, _req(e, "reason", f"expectations[{i}]", path))
 
+    claims = impl.get("claims", list(LAYERS))
+    if (not isinstance(claims, list) or not claims
+            or not all(isinstance(c, str) and c in LAYERS for c in claims)):
+        raise ManifestError(f"{path}: implementation.claims: a non-empty list of layers from "
+                            f"{', '.join(LAYERS)}, not {claims!r}")
+    required = impl.get("required", True)
+    if not isinstance(required, bool):
+        raise ManifestError(f"{path}: implementation.required: true or false, not {required!r}")
+
     events = {k: v for k, v in (data.get("events") or {}).items() if isinstance(v, str)}
-    return Manifest(name=name, description=impl.get("description", ""),
+    return Manifest(claims=tuple(c for c in LAYERS if c in claims), required=required,
+                    name=name, description=impl.get("description", ""),
                     kind=impl.get("kind", "implementation"), path=path, base_dir=base,
                     executables=executables, protocol=protocol, roles=roles, events=events,
                     expectations=expectations, implementation=dict(impl), _exe_problems=problems)

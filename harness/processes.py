@@ -17,6 +17,10 @@ import time
 import psutil
 
 from .fd_table import fd_table
+# The run's registry: every process group started here is written down, so
+# the run kills it even if this worker dies first (REGISTRY_ENV and
+# kill_registered are re-exported for the plugin).
+from .registry import REGISTRY_ENV, kill_registered, register_started  # noqa: F401
 from .waits import Deadline, WaitTimeout, wait_readable
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -177,47 +181,6 @@ class Tracked:
                 and not self.killed_at_teardown:
             out["exit_after_shutdown_ms"] = round((self.exited_at - self.shutdown_at) * 1000, 1)
         return out
-
-
-REGISTRY_ENV = "IPC_PROCESS_REGISTRY"
-
-
-def register_started(pid: int):
-    """Note a process group the harness started in the run's registry (a
-    file named by $IPC_PROCESS_REGISTRY, set by the pytest plugin): if the
-    worker running the case dies before its teardown (an abort, a kill), the
-    run still finds and kills what it left."""
-    path = os.environ.get(REGISTRY_ENV)
-    if not path:
-        return
-    try:
-        created = psutil.Process(pid).create_time()
-    except psutil.NoSuchProcess:
-        return
-    with open(path, "a") as f:
-        f.write(f"{pid} {created}\n")
-
-
-def kill_registered(path: str) -> list[int]:
-    """Kill every process group of the registry that still runs (the same
-    process: its start time is checked, so a reused pid is left alone);
-    the pids killed."""
-    killed = []
-    try:
-        with open(path) as f:
-            entries = [line.split() for line in f if line.strip()]
-    except FileNotFoundError:
-        return killed
-    for pid_text, created in entries:
-        pid = int(pid_text)
-        try:
-            if abs(psutil.Process(pid).create_time() - float(created)) > 0.01:
-                continue
-        except psutil.NoSuchProcess:
-            continue
-        _killpg(pid)
-        killed.append(pid)
-    return killed
 
 
 class ProcessTracker:

@@ -22,14 +22,18 @@ from .waits import Deadline, WaitTimeout, wait_pid_exit, wait_readable
 class ChildHandle:
     """The implementation's child role, spawned by the suite over a socketpair."""
 
-    def __init__(self, impl, procs, peer, schemas, evidence, *, env=None, connect=True):
+    def __init__(self, impl, procs, peer, schemas, evidence, *, env=None, connect=True,
+                 cwd=None):
         self._peer, self._schemas, self._evidence = peer, schemas, evidence
         parent_end, child_end = socket.socketpair()
         self.sock = parent_end
         argv = impl.argv("child", fd=child_end.fileno())
         self.exe_name = impl.roles["child"].exe_name or os.path.basename(argv[0])
+        # cwd: a folder of the case's own, so that whatever a program writes
+        # where it runs (libmultiprocess's examples write debug.log) goes
+        # with the case's other temporary files.
         self.tracked = procs.start(argv, pass_fds=[child_end.fileno()],
-                                   env={**os.environ, **(env or {})}, label="child")
+                                   env={**os.environ, **(env or {})}, cwd=cwd, label="child")
         child_end.close()
         self.pid = self.tracked.pid
         self.process = self.tracked.process

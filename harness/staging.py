@@ -5,12 +5,34 @@ import importlib.util
 import os
 import stat
 import sys
+import tempfile
 from pathlib import Path
+
+from .registry import register_dir
 
 PROBE_SOURCE = Path(__file__).with_name("probe_child.py")
 HARNESS_ROOT = str(Path(__file__).resolve().parent.parent)
 # Where pycapnp is installed: the probe runs without the site module.
 CAPNP_SITE = str(Path(importlib.util.find_spec("capnp").origin).resolve().parent.parent)
+
+
+# Socket paths are limited to 108 bytes: a staging folder's path must stay short.
+SHORT_ROOT_MAX = 40
+
+
+def short_tmp_root() -> str:
+    """Where run folders go: ``tempfile.gettempdir()`` (so $TMPDIR is
+    honoured) when its path is short enough for socket paths, else /tmp."""
+    root = tempfile.gettempdir()
+    return root if len(root) <= SHORT_ROOT_MAX else "/tmp"
+
+
+def run_tmpdir(prefix: str = "ipc-") -> str:
+    """A fresh, short folder for one case (or the preflight), written into
+    the run's registry so that it is removed even if its remover never runs."""
+    path = tempfile.mkdtemp(dir=short_tmp_root(), prefix=prefix)
+    register_dir(path)
+    return path
 
 
 def stage_probe(exe_dir: str, name: str) -> str:

@@ -136,20 +136,21 @@ def test_absolute_path_is_taken_as_is(shell, peer, schemas, short_tmp):
 
 @case("ADDR-004", "REQ-ADDR-4", roles=("listener",), needs=("libmultiprocess",))
 def test_options_on_the_node(listener, short_tmp):
-    """unix:, unix::max-connections=1 and unix:rel:max-connections=2 bind the right paths, the limit applied."""
+    """unix:, unix::max-connections=1 and unix:a:b.sock:max-connections=2 (options after the last ':') bind the right paths, the limit applied."""
     dirs = {name: os.path.join(short_tmp, name) for name in ("a", "b", "c")}
     for d in dirs.values():
         os.mkdir(d)
     nodes = {
         "a": listener(address="unix:", datadir=dirs["a"], wait_ready=False),
         "b": listener(address="unix::max-connections=1", datadir=dirs["b"], wait_ready=False),
-        "c": listener(address="unix:rel.sock:max-connections=2", datadir=dirs["c"],
+        # Only the text after the last ':' is options: the path is "a:b.sock".
+        "c": listener(address="unix:a:b.sock:max-connections=2", datadir=dirs["c"],
                       wait_ready=False),
     }
     default = nodes["a"].impl.roles["listener"].default_socket
     assert _ready(nodes["a"]) == os.path.join(dirs["a"], default)
     assert _ready(nodes["b"]) == os.path.join(dirs["b"], default)
-    assert _ready(nodes["c"]) == os.path.join(dirs["c"], "rel.sock")
+    assert _ready(nodes["c"]) == os.path.join(dirs["c"], "a:b.sock")
     first, second = nodes["b"].connect(), nodes["b"].connect()
     assert "probe" in first.probe()
     assert backlog(nodes["b"].path) == 1, "max-connections=1 after unix:: was not applied"
@@ -166,43 +167,67 @@ def test_unrecognized_addresses(shell, evidence):
     sh = shell()
     rows = [(a, f"Unrecognized address '{a}'")
             for a in ("tcp:127.0.0.1:1", "unixx", "UNIX", "/tmp/s.sock", "unix/s.sock")]
-    _check_errors(sh, "listen", rows + [("", "Unrecognized address ''")], evidence)
+    # Only a unix: address has options: anything else is left whole, then unrecognized.
+    listen_only = [("", "Unrecognized address ''"),
+                   ("tcp:1:max-connections=2", "Unrecognized address 'tcp:1:max-connections=2'")]
+    _check_errors(sh, "listen", rows + listen_only, evidence)
     _check_errors(sh, "connect", rows, evidence)
 
 
 @case("ADDR-006", "REQ-ADDR-4", roles=("shell",))
 def test_options_without_a_path(shell, evidence):
-    """unix:max-connections=N (an option where the path goes) is the 'Missing unix socket path' error."""
+    """Options with no ':' after unix: (unix:max-connections=2, unix:a,b) are the 'Missing unix socket path' error."""
     sh = shell()
-    rows = [(a, MISSING_PATH) for a in ("unix:max-connections=2", "unix:max-connections",
-                                        "unix:max-connections=2:max-connections=3")]
+    rows = [(a, MISSING_PATH) for a in ("unix:max-connections=2", "unix:max-connections=8",
+                                        "unix:max-connections=2,max-connections=3", "unix:a,b",
+                                        "unix:backlog=5")]
     _check_errors(sh, "listen", rows, evidence)
 
 
 @case("ADDR-007", "REQ-ADDR-4", roles=("shell",))
 def test_empty_options(shell, short_tmp, evidence):
-    """An empty option (unix::, trailing or doubled colons) is 'Empty socket option'."""
+    """An empty option (',,', a leading or trailing ',') is 'Empty socket option'; nothing after the last ':' (unix::, unix:<path>:) is part of the path."""
     p = f"{short_tmp}/e.sock"
-    rows = [(a, EMPTY_OPTION) for a in ("unix::", f"unix:{p}:", f"unix:{p}:max-connections=1:",
-                                        f"unix:{p}::max-connections=1")]
-    _check_errors(shell(), "listen", rows, evidence)
+    sh = shell()
+    rows = [(a, EMPTY_OPTION) for a in ("unix::,", "unix::,max-connections=1",
+                                        f"unix:{p}:max-connections=1,",
+                                        f"unix:{p}:,max-connections=1",
+                                        f"unix:{p}:max-connections=1,,max-connections=2")]
+    _check_errors(sh, "listen", rows, evidence)
+    assert not os.path.lexists(p), f"a failed listen left {p}"
+    # No options: "unix::" is the path ":" under the datadir, and a trailing
+    # ':' stays in the path.
+    _listening(sh, "unix::", os.path.join(sh.datadir, ":"))
+    _listening(sh, f"unix:{p}:", f"{p}:")
 
 
 @case("ADDR-008", "REQ-ADDR-4", roles=("shell",))
 def test_max_connections_without_value(shell, short_tmp, evidence):
-    """max-connections with no '=' or nothing after it is 'Missing value for max-connections option'."""
+    """max-connections= with nothing after the '=' is 'Missing value for max-connections option'; a bare max-connections (unix::max-connections) is part of the path."""
     p = f"{short_tmp}/m.sock"
-    rows = [(a, MISSING_VALUE) for a in (f"unix:{p}:max-connections", f"unix:{p}:max-connections=")]
-    _check_errors(shell(), "listen", rows, evidence)
+    sh = shell()
+    rows = [(a, MISSING_VALUE) for a in (f"unix:{p}:max-connections=", "unix::max-connections=",
+                                         f"unix:{p}:max-connections,max-connections=1")]
+    _check_errors(sh, "listen", rows, evidence)
+    assert not os.path.lexists(p), f"a failed listen left {p}"
+    # Text after the last ':' with no '=' and no ',' is no option.
+    _listening(sh, "unix::max-connections", os.path.join(sh.datadir, ":max-connections"))
+    _listening(sh, f"unix:{p}:max-connections", f"{p}:max-connections")
+    _listening(sh, "unix:max-connections", os.path.join(sh.datadir, "max-connections"))
 
 
 @case("ADDR-009", "REQ-ADDR-4", roles=("shell",))
 def test_invalid_max_connections_values(shell, short_tmp, evidence):
-    """A negative or non-numeric limit is "Invalid max-connections value '<v>'"."""
+    """A negative, non-numeric or out-of-int64 limit is "Invalid max-connections value '<v>'"; the largest int64 is a limit."""
     p = f"{short_tmp}/v.sock"
+    sh = shell()
     rows = [(f"unix:{p}:max-connections={v}", f"Invalid max-connections value '{v}'")
-            for v in ("-1", "two", "1.5", "0x10", "+3")]
-    _check_errors(shell(), "listen", rows, evidence)
+            for v in ("-1", "two", "1.5", "0x10", "+3", "1=2", "-",
+                      "-9223372036854775808", "9223372036854775808")]
+    _check_errors(sh, "listen", rows, evidence)
+    assert not os.path.lexists(p), f"a failed listen left {p}"
+    for i, v in enumerate(("2147483647", "9223372036854775807")):
+        _listening(sh, f"unix:{short_tmp}/big{i}.sock:max-connections={v}", f"{short_tmp}/big{i}.sock")
 
 
 @case("ADDR-010", "REQ-ADDR-4", roles=("shell",))
@@ -211,7 +236,8 @@ def test_unknown_options(shell, short_tmp, evidence):
     p = f"{short_tmp}/u.sock"
     rows = [(f"unix:{p}:{o}", f"Unknown socket option '{n}'")
             for o, n in (("backlog=5", "backlog"), ("Max-Connections=2", "Max-Connections"),
-                         ("mode=0600", "mode"))]
+                         ("mode=0600", "mode"), ("max-connections=8,unknown=1", "unknown"),
+                         ("backlog,max-connections=1", "backlog"), ("=1", ""))]
     _check_errors(shell(), "listen", rows, evidence)
 
 
@@ -222,8 +248,8 @@ def test_node_bind_errors(listener, short_tmp, evidence):
     long_path = _padded(short_tmp, 108)
     rows = [("tcp:127.0.0.1:1", "Unrecognized address 'tcp:127.0.0.1:1'"),
             ("unix:max-connections=2", MISSING_PATH),
-            (f"unix:{p}:", EMPTY_OPTION),
-            (f"unix:{p}:max-connections", MISSING_VALUE),
+            (f"unix:{p}:max-connections=1,", EMPTY_OPTION),
+            (f"unix:{p}:max-connections=", MISSING_VALUE),
             (f"unix:{p}:max-connections= 2", "Invalid max-connections value ' 2'"),
             (f"unix:{p}:backlog=5", "Unknown socket option 'backlog'"),
             (f"unix:{long_path}", _too_long(long_path))]
@@ -239,7 +265,8 @@ def test_node_bind_errors(listener, short_tmp, evidence):
             text = node.tracked.stderr_text()
             assert text.strip(), f"-ipcbind={address}: exit {status} without a message on stderr"
             differ.append({"address": address, "expected": f"Error: {message}", "got": text[-300:]})
-    assert not os.path.lexists(p), f"a failed -ipcbind left {p}"
+    left = [f for f in os.listdir(short_tmp) if f.startswith(os.path.basename(p))]
+    assert not left, f"a failed -ipcbind left {left} in {short_tmp}"
     if differ:
         evidence.record("wording_differs", differ)
         evidence.non_strict(f"{len(differ)} of {len(rows)} stderr messages differ from upstream's")

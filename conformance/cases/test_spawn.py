@@ -114,7 +114,7 @@ def test_non_executable_child(shell, procs, evidence):
     assert not procs.leftovers()
 
 
-@case("SPAWN-010", "REQ-SPAWN-6", roles=("shell",))
+@case("SPAWN-010", "REQ-SPAWN-10", roles=("shell",))
 def test_killed_child_is_noticed_and_reaped(shell):
     """A spawned child killed with SIGKILL: the shell reports the disconnect and the reaping (status -9)."""
     sh = shell()
@@ -160,12 +160,32 @@ def test_quit_reaps_held_children(shell):
         assert _gone(pid)
 
 
-@case("SPAWN-014", "REQ-SPAWN-6", roles=("shell",))
-def test_child_that_exits_by_itself(shell):
-    """A child that exits 3 right after starting: the shell notices and reports it reaped with status 3."""
+@case("SPAWN-014", "REQ-SPAWN-3", roles=("shell",))
+def test_child_that_exits_by_itself(shell, evidence):
+    """A child that exits 3 right after starting is reaped with status 3: when noticed or when destroyed, or before a failed spawn is answered."""
     sh = shell(probe_mode="exit-now", env={"IPC_PROBE_EXIT_STATUS": "3"})
-    obj, pid = sh.spawn()
-    sh.expect_event(rf"^event reaped {obj} pid={pid} status=3$", 10)
+    a = sh.command("spawn probe-child")
+    if a.ok:
+        obj, pid = int(a.words[2]), int(a.words[3].partition("=")[2])
+        sh.adopt(pid, "spawned probe-child")
+        # Reaped as soon as the loss is noticed, or (upstream) by the Init
+        # proxy's cleanup when it is destroyed: seen by the end of `destroy`.
+        sh.command(f"destroy {obj}")
+        sh.expect_event(rf"^event reaped {obj} pid={pid} status=3$", 1)
+        return
+    # The spawn failed because the child was gone before it answered. The
+    # parent forked it, so the parent must still reap it, before it reports
+    # the failure: a zombie now waits for nobody.
+    pid = sh.probe_records(1)[0]["pid"]
+    evidence.record("spawn_answer", a.result)
+    try:
+        state = psutil.Process(pid).status()
+    except psutil.NoSuchProcess:
+        return
+    assert state != psutil.STATUS_ZOMBIE, (
+        f"the spawn failed ({a.result}) and left its child pid {pid} a zombie: nothing reaps it")
+    sh.adopt(pid, "spawned probe-child")
+    assert wait_pid_exit(pid, 10), f"the child pid {pid} of a failed spawn still runs"
 
 
 @case("SPAWN-015", "REQ-SPAWN-2", roles=("shell",))

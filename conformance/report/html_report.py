@@ -31,6 +31,7 @@ COLOURS = {  # kind: (background, text)
     jr.EXPECTED_FAIL: ("#f6dcdc", "#7a2323"),
     jr.NON_STRICT: ("#eef3c2", "#4d5400"),
     jr.INFORMATIONAL: ("#dbe9f7", "#1c4a78"),
+    jr.NOT_CLAIMED: ("#f3ecf8", "#5b3a78"),
     jr.UNIMPLEMENTED: ("#ececec", "#6b6b6b"),
     jr.PASS: ("#d8f0dd", "#1b5e20"),
 }
@@ -164,7 +165,8 @@ def render_cell_body(rec: dict, label: str) -> str:
         parts.append(f"<h4>manifest expectation</h4><div>{esc(exp.get('result'))}: "
                      f"{esc(exp.get('reason'))}</div>")
     if rec.get("requirement"):
-        parts.append(f"<h4>requirement {esc(rec['requirement'])}</h4>"
+        layer = f" (layer: {rec['layer']})" if rec.get("layer") else ""
+        parts.append(f"<h4>requirement {esc(rec['requirement'])}{esc(layer)}</h4>"
                      f"<div>{esc(rec.get('requirement_text') or '(text not found in docs/spec.md)')}</div>")
     if rec.get("process_verdict") is not None:
         parts.append("<h4>process verdict</h4>" + render_value(rec["process_verdict"]))
@@ -329,6 +331,8 @@ def _matrix_section(matrix: dict) -> str:
                 f" style='background:{bg};color:{fg}' title='{esc(kind + (': ' + short if short else ''))}'>"
                 f"<details><summary>{esc(kind)}</summary>{render_cell_body(rec, labels[col])}</details></td>")
         req = row.get("requirement") or ""
+        if row.get("layer"):
+            req = f"{req} \u00b7 {row['layer']}"
         body.append(
             f"<tr class='case{' bad' if bad_row else ''}'><td class='id'>{esc(row['key'])}</td>"
             f"<td class='stmt'>{esc(row.get('statement') or '')}"

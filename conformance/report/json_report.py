@@ -7,7 +7,7 @@ A run file (written by the plugin with ``--ipc-json``)::
      "implementation": {"name", "manifest", "kind", ...[implementation] table},
      "started", "duration", "selected", "executed",
      "run": {"seed", "repeat", "workers"},
-     "cases": [{"id", "key", "requirement", "requirement_text", "statement",
+     "cases": [{"id", "key", "requirement", "requirement_text", "layer", "statement",
                 "area", "kind", "duration", "message", "nodeid", "evidence",
                 "process_verdict"?, ...}],
      "summary": {kind: count},
@@ -33,10 +33,14 @@ UNEXPECTED_PASS = "UNEXPECTED-PASS"
 TIMEOUT = "TIMEOUT"
 CRASH = "CRASH"
 FLAKY = "FLAKY"
+# The case's requirement is of a layer (docs/spec.md) the manifest does not
+# claim: it ran when it could, its observed kind is in "observed_kind", and
+# it is never judged.
+NOT_CLAIMED = "NOT-CLAIMED"
 
 # Report order: problems first.
 KINDS = (FAIL, TIMEOUT, CRASH, UNEXPECTED_PASS, FLAKY, EXPECTED_FAIL, NON_STRICT,
-         INFORMATIONAL, UNIMPLEMENTED, PASS)
+         INFORMATIONAL, NOT_CLAIMED, UNIMPLEMENTED, PASS)
 # Kinds that make a run fail (exit status 1).
 BAD_KINDS = frozenset({FAIL, TIMEOUT, CRASH, UNEXPECTED_PASS, FLAKY})
 # Kinds whose case ran and did what the suite checks (or was excused).
@@ -48,17 +52,22 @@ CATCHING_KINDS = frozenset({FAIL, TIMEOUT, CRASH})
 EXIT_OK = 0           # nothing failed unexpectedly
 EXIT_FAILED = 1       # a FAIL, TIMEOUT, CRASH, UNEXPECTED-PASS or FLAKY
 EXIT_INCOMPLETE = 2   # fewer executed than selected, nothing selected, no report
-EXIT_MANIFEST = 3     # a manifest is invalid
+EXIT_MANIFEST = 3     # a manifest is invalid, or the set-up cannot run it (preflight)
+EXIT_UNRUNNABLE = 4   # a program the manifest declares is missing or cannot be executed
 
 EXIT_STATUS_HELP = """\
 exit status:
-  0  nothing failed unexpectedly (UNIMPLEMENTED, EXPECTED-FAIL, NON-STRICT and
-     INFORMATIONAL do not fail a run)
-  1  a case was FAIL, TIMEOUT, CRASH, UNEXPECTED-PASS (stale expectation) or FLAKY
+  0  nothing failed unexpectedly (UNIMPLEMENTED, NOT-CLAIMED, EXPECTED-FAIL,
+     NON-STRICT and INFORMATIONAL do not fail a run)
+  1  a case was FAIL, TIMEOUT, CRASH, UNEXPECTED-PASS (stale expectation) or FLAKY,
+     or of a kind the run forbids (--forbid UNIMPLEMENTED, --forbid NOT-CLAIMED, ...)
   2  the run is incomplete: fewer cases executed than selected (a worker
      crashed, pytest was interrupted), no case was selected, or a report
      (JSON, HTML) could not be written
   3  a manifest is invalid (the message names the field)
+  4  a role the manifest declares cannot run: its program is missing, not
+     executable or fails at exec (the message names it); a manifest with
+     `required = false` reports such roles UNIMPLEMENTED instead
 When several apply, the highest wins."""
 
 
@@ -115,7 +124,8 @@ def run_exit_status(run: dict | None) -> int:
         return EXIT_INCOMPLETE
     if run.get("incomplete"):
         return EXIT_INCOMPLETE
-    if any(rec.get("kind") in BAD_KINDS for rec in run["cases"]):
+    bad = BAD_KINDS | set((run.get("run") or {}).get("forbid") or ())
+    if any(rec.get("kind") in bad for rec in run["cases"]):
         return EXIT_FAILED
     return EXIT_OK
 
@@ -135,7 +145,8 @@ def exit_status(runs: Iterable[dict | None], *, report_written: bool = True,
 
 
 def problems(run: dict) -> list[dict]:
-    return [rec for rec in run.get("cases", []) if rec.get("kind") in BAD_KINDS]
+    bad = BAD_KINDS | set((run.get("run") or {}).get("forbid") or ())
+    return [rec for rec in run.get("cases", []) if rec.get("kind") in bad]
 
 
 # ---------------------------------------------------------------- files
@@ -235,8 +246,9 @@ def merge_runs(runs: list[dict]) -> dict:
                     "statement": rec.get("statement", ""),
                     "requirement": rec.get("requirement", ""),
                     "requirement_text": rec.get("requirement_text", ""),
+                    "layer": rec.get("layer", ""),
                     "cells": [None] * len(runs)}
-            for field in ("statement", "requirement", "requirement_text"):
+            for field in ("statement", "requirement", "requirement_text", "layer"):
                 if not row[field] and rec.get(field):
                     row[field] = rec[field]
             row["cells"][col] = rec

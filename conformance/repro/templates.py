@@ -1,5 +1,7 @@
 '''The text of standalone reproducers: a preamble of small helpers (filled
-with the manifest's values by ``writer``), one ``scenario()`` per supported
+with the manifest's values by ``writer``), the blocks of helpers a case needs
+(``_CAPNP``: a pycapnp client of Init; ``_SHELL``: the shell on a pty and the
+children staged beside it; ``_LISTENER``), one ``scenario()`` per supported
 case, and a footer that turns the outcome into a message and an exit status.
 
 The scripts import only the standard library, pexpect, psutil and pycapnp:
@@ -39,9 +41,13 @@ $config
 class Failed(Exception):
     """The implementation did not do what the case requires."""
 
+    def __init__(self, expected, saw):
+        super().__init__(f"expected {expected}; saw {saw}")
+        self.expected, self.saw = expected, saw
+
 
 def fail(expected, saw):
-    raise Failed(f"expected {expected}; saw {saw}")
+    raise Failed(expected, saw)
 
 
 def describe(status):
@@ -58,7 +64,26 @@ def argv_of(role, **values):
             arg = arg.replace("{" + key + "}", str(value))
         out.append(arg)
     return out
+'''
 
+FOOTER = '''
+
+def main():
+    try:
+        scenario()
+    except Failed as e:
+        print(f"FAIL {CASE} against {CONFIG['implementation']}: {e}", flush=True)
+        return 1
+    print(f"PASS {CASE} against {CONFIG['implementation']}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+# asyncio and pycapnp: a client of the implementation's Init over a socket.
+_CAPNP = '''
 
 async def within(awaitable, what, timeout=TIMEOUT):
     try:
@@ -110,27 +135,11 @@ async def stop(proc):
     if proc.returncode is None:
         proc.kill()
     await proc.wait()
-
-'''
-
-FOOTER = '''
-
-def main():
-    try:
-        scenario()
-    except Failed as e:
-        print(f"FAIL {CASE} against {CONFIG['implementation']}: {e}", flush=True)
-        return 1
-    print(f"PASS {CASE} against {CONFIG['implementation']}", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 '''
 
 # Driving the shell (docs/programs.md section 2) through a pty with pexpect.
 _SHELL = '''
+
 def stage_shell(tmp):
     """The shell linked into a fresh folder next to the node (under the name
     the shell spawns): children are found at dirname(argv0)/NAME."""
@@ -143,6 +152,26 @@ def stage_shell(tmp):
     return [staged if a == shell_exe else a for a in argv_of("shell", datadir=tmp, exe_dir=exe_dir)]
 
 
+def stage_script(tmp, name, text):
+    """An executable child ``name`` beside the staged shell (``spawn NAME`` runs it)."""
+    path = os.path.join(tmp, "bin", name)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+
+
+def open_shell(argv, tmp, **options):
+    """The shell on a pty, once it wrote its first prompt."""
+    import pexpect
+    shell = pexpect.spawn(argv[0], argv[1:], cwd=tmp, encoding="utf-8", echo=False,
+                          timeout=TIMEOUT, **options)
+    ask(shell, None)
+    return shell
+
+
+EVENTS = []     # every `event ...` line the shell wrote, in order
+
+
 def ask(shell, line):
     """Send a command and return its result line (ok ... or error ...)."""
     import pexpect
@@ -151,13 +180,33 @@ def ask(shell, line):
         if line is not None:
             shell.sendline(line)
             shell.expect(r"(?m)^((?:ok|error)\\b[^\\r\\n]*)\\r?\\n")
+            EVENTS.extend(re.findall(r"(?m)^event [^\\r\\n]*", shell.before))
             result = shell.match.group(1)
         shell.expect_exact(CONFIG["prompt"])
+        EVENTS.extend(re.findall(r"(?m)^event [^\\r\\n]*", shell.before))
     except pexpect.TIMEOUT:
-        fail(f"an answer to {line!r}", f"none within {TIMEOUT:g}s (output: {shell.before[-300:]!r})")
+        fail(f"an answer to {line!r}", f"none within {TIMEOUT:g}s: the shell hangs{_output(shell)}")
     except pexpect.EOF:
-        fail(f"an answer to {line!r}", f"the shell exited (output: {shell.before[-300:]!r})")
+        fail(f"an answer to {line!r}", f"the shell ended, {shell_end(shell)}{_output(shell)}")
     return result
+
+
+def shell_end(shell):
+    """How the shell ended (once it is gone)."""
+    shell.close()
+    return describe(-shell.signalstatus if shell.signalstatus else shell.exitstatus)
+
+
+def _output(shell):
+    return f" (output: {shell.before[-300:]!r})" if shell.before.strip() else ""
+
+
+def spawned(answer):
+    """(id, pid) of an 'ok spawned <id> pid=<pid>' answer."""
+    m = re.match(r"ok spawned (\\d+) pid=(\\d+)", answer or "")
+    if m is None:
+        fail("'ok spawned <id> pid=<pid>'", repr(answer))
+    return m.group(1), int(m.group(2))
 
 
 def close_shell(shell):
@@ -174,6 +223,7 @@ def close_shell(shell):
 '''
 
 _LISTENER = '''
+
 async def start_listener(tmp, address):
     """Start the node listening on ``address``; return (process, socket path)
     once it announced it (the manifest's ready pattern)."""
@@ -235,20 +285,12 @@ CASES = {
 def scenario():
     """Spawn the node through the shell, destroy it, then look for its pid:
     the shell must have reaped it (no process, not even a zombie)."""
-    import pexpect
     import psutil
     tmp = tempfile.mkdtemp(prefix="repro-")
     shell = None
     try:
-        argv = stage_shell(tmp)
-        shell = pexpect.spawn(argv[0], argv[1:], cwd=tmp, encoding="utf-8", echo=False,
-                              timeout=TIMEOUT)
-        ask(shell, None)
-        answer = ask(shell, f"spawn {CONFIG['node_name']}")
-        m = re.match(r"ok spawned (\\d+) pid=(\\d+)", answer)
-        if m is None:
-            fail("'ok spawned <id> pid=<pid>'", repr(answer))
-        obj, pid = m.group(1), int(m.group(2))
+        shell = open_shell(stage_shell(tmp), tmp)
+        obj, pid = spawned(ask(shell, f"spawn {CONFIG['node_name']}"))
         answer = ask(shell, f"destroy {obj}")
         if not answer.startswith("ok"):
             fail(f"'ok destroyed {obj}'", repr(answer))
@@ -265,7 +307,7 @@ def scenario():
         shutil.rmtree(tmp, ignore_errors=True)
 '''),
 
-    "SIG-001": Template(("child",), '''
+    "SIG-001": Template(("child",), _CAPNP + '''
 
 def scenario():
     """Spawn the node as a child over a socketpair and send it SIGINT: it must
@@ -306,7 +348,7 @@ async def _sigint():
         await stop(proc)
 '''),
 
-    "LISTEN-002": Template(("listener",), _LISTENER + '''
+    "LISTEN-002": Template(("listener",), _CAPNP + _LISTENER + '''
 
 def scenario():
     """Start the node listening with max-connections=32 and connect twenty
@@ -342,6 +384,304 @@ async def _twenty():
             client.close()
         if proc is not None:
             await stop(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+'''),
+    "FD-005": Template(("shell", "child"), _SHELL + '''
+
+# Becomes the node once it listed the descriptors it was exec'd with (a shell
+# script, so that no interpreter opens or closes anything first).
+CENSUS_CHILD = """#!/bin/sh
+ls -l /proc/$$/fd > '{out}'
+exec "$(dirname "$0")/{node}" "$@"
+"""
+
+
+def scenario():
+    """Start the shell with RLIMIT_NOFILE 4096 and inheritable descriptors at
+    64 and 4095, then spawn a child that lists its descriptors at exec:
+    neither may be among them."""
+    import resource
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    limit = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
+    high = limit - 1
+    baits = (64, high)
+
+    def limit_and_bait():       # in the shell's process, before its exec
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+        for fd in baits:
+            os.dup2(os.open("/dev/null", os.O_RDONLY), fd)     # inheritable
+
+    tmp = tempfile.mkdtemp(prefix="repro-")
+    out = os.path.join(tmp, "census.txt")
+    shell = None
+    try:
+        argv = stage_shell(tmp)
+        stage_script(tmp, "census", CENSUS_CHILD.format(out=out, node=CONFIG["node_name"]))
+        shell = open_shell(argv, tmp, preexec_fn=limit_and_bait)
+        missing = [fd for fd in baits if not os.path.exists(f"/proc/{shell.pid}/fd/{fd}")]
+        if missing:
+            fail(f"the bait descriptors {baits} open in the shell", f"{missing} are not")
+        obj, pid = spawned(ask(shell, "spawn census"))
+        answer = ask(shell, f"probe {obj}")     # the node answers: the census is written
+        if not answer.startswith("ok"):
+            fail(f"an answer to 'probe {obj}'", repr(answer))
+        with open(out) as f:
+            held = dict(re.findall(r" (\\d+) -> (.*)", f.read()))
+        if str(high) in held and "64" not in held:
+            fail(f"fd {high} closed in the child (the shell's RLIMIT_NOFILE is {limit}), as fd 64 is",
+                 f"the child inherited fd {high} ({held[str(high)]}): the close loop before exec "
+                 f"stops one short of RLIMIT_NOFILE")
+        leaked = [fd for fd in baits if str(fd) in held]
+        if leaked:
+            fail(f"none of the inheritable descriptors {baits} in the child",
+                 f"it inherited {leaked}")
+    finally:
+        close_shell(shell)
+        shutil.rmtree(tmp, ignore_errors=True)
+'''),
+
+    "SPAWN-014": Template(("shell",), _SHELL + '''
+
+def scenario():
+    """Spawn a child that exits 3 at once. If the spawn succeeds, the child
+    must be reaped with status 3 by the end of its `destroy`; if it fails,
+    the child must not be left a zombie when the failure is answered."""
+    import psutil
+    tmp = tempfile.mkdtemp(prefix="repro-")
+    pid_file = os.path.join(tmp, "quick.pid")
+    shell = None
+    try:
+        argv = stage_shell(tmp)
+        stage_script(tmp, "quick", f"#!/bin/sh\\necho $$ > '{pid_file}'\\nexit 3\\n")
+        shell = open_shell(argv, tmp)
+        answer = ask(shell, "spawn quick")
+        if answer.startswith("ok"):
+            obj, pid = spawned(answer)
+            ask(shell, f"destroy {obj}")
+            reaped = f"event reaped {obj} pid={pid} status=3"
+            if reaped not in EVENTS:
+                fail(f"{reaped!r} by the end of 'destroy {obj}'", f"the events {EVENTS}")
+            return
+        with open(pid_file) as f:       # written by the child before it exited
+            pid = int(f.read())
+        try:
+            child = psutil.Process(pid)
+            if child.status() == psutil.STATUS_ZOMBIE:
+                fail(f"the child (pid {pid}) reaped before the failed spawn was answered "
+                     f"({answer!r})", "it is a zombie: the shell gave up on the spawn of a child "
+                     "that had exited without ever waiting for it")
+            child.wait(TIMEOUT)
+        except psutil.NoSuchProcess:
+            return
+        except psutil.TimeoutExpired:
+            fail(f"the child (pid {pid}) of the failed spawn gone", f"it is still there after {TIMEOUT:g}s")
+    finally:
+        close_shell(shell)
+        shutil.rmtree(tmp, ignore_errors=True)
+'''),
+
+    "FD-011": Template(("shell",), _SHELL + '''
+
+def fd_count(shell, n):
+    """The shell's descriptors, after failing spawn ``n``."""
+    try:
+        return len(os.listdir(f"/proc/{shell.pid}/fd"))
+    except FileNotFoundError:       # it answered, then died
+        fail(f"the shell going on after failing spawn {n} of 11", f"the shell ended, {shell_end(shell)}")
+
+
+def scenario():
+    """Spawn a missing executable once (lazy set-up is no leak), count the
+    shell's descriptors, spawn it ten times more: each spawn must be answered
+    (the shell neither dies nor hangs) and the count must not have grown."""
+    tmp = tempfile.mkdtemp(prefix="repro-")
+    shell = None
+    try:
+        shell = open_shell(stage_shell(tmp), tmp)
+        for n in range(11):
+            try:
+                answer = ask(shell, "spawn no-such")
+            except Failed as e:
+                fail(f"an answer to failing spawn {n + 1} of 11, the shell going on", e.saw)
+            if answer.startswith("ok"):         # exec failure reported as status 127 instead
+                obj, _ = spawned(answer)
+                ask(shell, f"destroy {obj}")
+                if not any(re.match(rf"event reaped {obj} pid=\\d+ status=127$", ev) for ev in EVENTS):
+                    fail("the child of 'spawn no-such' reaped with status 127", f"the events {EVENTS}")
+            if n == 0:
+                before = fd_count(shell, 1)
+        after = fd_count(shell, 11)
+        if after > before:
+            fail(f"the shell's descriptor count still {before} after ten failing spawns",
+                 f"{after}: each failing spawn leaves descriptors behind")
+        close_shell(shell)              # `quit`: it must end cleanly too
+        if shell.exitstatus != 0:
+            fail("the shell to exit 0 on quit after the failing spawns", shell_end(shell))
+    finally:
+        close_shell(shell)
+        shutil.rmtree(tmp, ignore_errors=True)
+'''),
+
+    "SHUT-010": Template(("shell",), _SHELL + '''
+
+# Shuts the read side of its socket (the shell's next write meets EPIPE, where
+# SIGPIPE would kill an unprotected shell), then waits for the shell to close.
+DEAF_CHILD = """#!{python}
+import select, socket, sys, time
+sock = socket.socket(fileno=int(sys.argv[2]))   # -ipcfd N
+sock.shutdown(socket.SHUT_RD)
+open({mark!r}, "w").close()
+poller = select.poll()
+poller.register(sock, select.POLLHUP)
+end = time.monotonic() + 60
+while time.monotonic() < end:
+    if any(events & select.POLLHUP for _, events in poller.poll(1000)):
+        sys.exit(0)
+sys.exit(3)
+"""
+
+
+def scenario():
+    """Spawn a child that stops reading, then echo a line through it: the
+    shell must answer with an error (not die, not hang) and go on answering."""
+    import psutil
+    import time
+    tmp = tempfile.mkdtemp(prefix="repro-")
+    mark = os.path.join(tmp, "deaf")
+    shell = None
+    try:
+        argv = stage_shell(tmp)
+        stage_script(tmp, "deaf", DEAF_CHILD.format(python=sys.executable, mark=mark))
+        shell = open_shell(argv, tmp)
+        try:
+            answer = ask(shell, "spawn deaf")
+        except Failed:
+            if not shell.isalive():
+                raise
+            shell.close(force=True)
+            fail("an answer to 'spawn deaf' (the child shuts its read side, then waits)",
+                 f"the spawn of a child that stopped reading never returned (nothing within {TIMEOUT:g}s)")
+        obj, pid = spawned(answer)
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists(mark):
+            if time.monotonic() > deadline:
+                fail("the child to shut its read side", f"nothing within {TIMEOUT:g}s")
+            time.sleep(0.05)
+        try:
+            answer = ask(shell, f"echo {obj} {'y' * 4096}")
+        except Failed as e:
+            fail("an error answer to an echo through a child that reads nothing", e.saw)
+        if answer.startswith("ok"):
+            fail("an error answer to an echo through a child that reads nothing", repr(answer[:60]))
+        ask(shell, "pid")
+        answer = ask(shell, f"destroy {obj}")
+        if not answer.startswith("ok"):
+            fail(f"'ok destroyed {obj}'", repr(answer))
+        try:
+            psutil.Process(pid).wait(TIMEOUT)
+        except psutil.NoSuchProcess:
+            pass
+        except psutil.TimeoutExpired:
+            fail(f"the child (pid {pid}) gone once destroyed", f"it is still there after {TIMEOUT:g}s")
+    finally:
+        close_shell(shell)
+        shutil.rmtree(tmp, ignore_errors=True)
+'''),
+
+    "PROTO-007": Template(("child",), _CAPNP + '''
+
+def scenario():
+    """Spawn the node as a child over a socketpair, make an Echo, destroy it
+    and call it again: that call must fail cleanly or be ignored, and the
+    child must go on answering and exit 0 once its parent's end closes."""
+    run_async(_call_after_destroy)
+
+
+async def _call_after_destroy():
+    import capnp
+    parent_end, child_end = socket.socketpair()
+    proc = await asyncio.create_subprocess_exec(
+        *argv_of("child", fd=child_end.fileno()), pass_fds=[child_end.fileno()])
+    child_end.close()
+    client = None
+    try:
+        client = await Client.connect(parent_end)
+        thread_map = (await within(client.init.construct(), "an answer to construct()")).threadMap
+        ctx = {"thread": (await within(thread_map.makeThread("repro"), "a thread")).result}
+        echo = (await within(client.init.makeEcho(ctx), "an Echo from makeEcho()")).result
+        await within(echo.echo(ctx, "before"), "an answer to echo('before')")
+        await within(echo.destroy(ctx), "an answer to Echo.destroy()")
+        try:
+            await within(echo.echo(ctx, "after"), "an answer to echo() on the destroyed Echo")
+        except capnp.KjException as e:
+            if e.type == "DISCONNECTED":
+                await within(proc.wait(), "the child's exit once the connection dropped")
+                fail("a call on a destroyed Echo to fail cleanly or be ignored, the child serving on",
+                     f"the connection dropped: the child was {describe(proc.returncode)}")
+        try:
+            await within(client.probe(), "an answer to a probe after that call")
+            fresh = (await within(client.init.makeEcho(ctx), "a new Echo")).result
+            await within(fresh.echo(ctx, "fresh"), "an answer from a new Echo")
+        except capnp.KjException as e:
+            fail("the child to go on answering after the call on a destroyed Echo",
+                 f"{e.type}: {str(e).splitlines()[0][:200]}")
+        client.close()
+        client = None
+        await within(proc.wait(), "the child's exit once its parent's end closed")
+        if proc.returncode != 0:
+            fail("exit status 0 once the parent's end closed", describe(proc.returncode))
+    finally:
+        if client is not None:
+            client.close()
+        await stop(proc)
+'''),
+
+    "SIG-007": Template(("shell", "child"), _SHELL + '''
+
+# Records the signal masks it was exec'd with, then becomes the node. A shell
+# script: an interpreter would change SIGPIPE before any of its code ran.
+SIGNALS_CHILD = """#!/bin/sh
+while IFS= read -r line; do
+  case "$line" in Sig*) echo "$line";; esac
+done < /proc/$$/status > '{out}'
+exec "$(dirname "$0")/{node}" "$@"
+"""
+
+
+def default_signals():          # in the shell's process, before its exec
+    for sig in (signal.SIGPIPE, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGPIPE, signal.SIGINT))
+
+
+def scenario():
+    """Start the shell with SIGPIPE and SIGINT at their defaults and spawn a
+    child that records its signal masks at exec: it should start with both
+    neither ignored nor blocked (a SHOULD: the suite reports NON-STRICT)."""
+    tmp = tempfile.mkdtemp(prefix="repro-")
+    out = os.path.join(tmp, "masks.txt")
+    shell = None
+    try:
+        argv = stage_shell(tmp)
+        stage_script(tmp, "sig-probe", SIGNALS_CHILD.format(out=out, node=CONFIG["node_name"]))
+        shell = open_shell(argv, tmp, preexec_fn=default_signals)
+        obj, pid = spawned(ask(shell, "spawn sig-probe"))
+        answer = ask(shell, f"probe {obj}")     # the node answers: the masks are written
+        if not answer.startswith("ok"):
+            fail(f"an answer to 'probe {obj}'", repr(answer))
+        ask(shell, f"destroy {obj}")
+        with open(out) as f:
+            masks = dict(line.split(":") for line in f.read().splitlines())
+        off = [f"{sig.name} {what}" for sig in (signal.SIGPIPE, signal.SIGINT)
+               for what, key in (("ignored", "SigIgn"), ("blocked", "SigBlk"))
+               if int(masks[key], 16) >> (sig - 1) & 1]
+        if off:
+            fail("the child to start with SIGPIPE and SIGINT neither ignored nor blocked "
+                 "(a SHOULD: the suite reports NON-STRICT)",
+                 f"it starts with {', '.join(off)}, though the shell was started with both at "
+                 "their defaults: the shell passes its own dispositions on to its children")
+    finally:
+        close_shell(shell)
         shutil.rmtree(tmp, ignore_errors=True)
 '''),
 }

@@ -7,9 +7,12 @@ import subprocess
 import sys
 import textwrap
 
+from pathlib import Path
+
 from harness.processes import REGISTRY_ENV
 from harness.waits import wait_pid_exit
 
+MANIFEST = Path(__file__).resolve().parents[2] / "conformance" / "manifests" / "reference.toml"
 DYING_CASE = textwrap.dedent("""
     import os
     from harness.processes import ProcessTracker
@@ -28,9 +31,10 @@ def test_processes_of_a_dead_worker_are_killed_at_the_end(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != REGISTRY_ENV}
     env["SLEEPER_PID_FILE"] = str(pid_file)
     env["PYTHONPATH"] = os.pathsep.join([os.getcwd(), env.get("PYTHONPATH", "")])
+    # --ipc-impl: a conformance run (the plugin acts only when asked).
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "xdist", "-n", "1", "-q",
                            "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
-                           str(tmp_path / "test_dying.py")],
+                           "--ipc-impl", str(MANIFEST), str(tmp_path / "test_dying.py")],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     out = proc.stdout[-2000:] + proc.stderr[-2000:]
     pid = int(pid_file.read_text())

@@ -96,7 +96,7 @@ def test_registry_and_explain(tmp_path):
     text = explain(cases[1], {"REQ-SPAWN-2": "A missing child exits 127 " * 5})
     lines = text.splitlines()
     assert lines[0] == "SPAWN-002: Second."
-    assert lines[1] == "requirement: REQ-SPAWN-2"
+    assert lines[1] == "requirement: REQ-SPAWN-2 (layer: ?)"   # the fake spec names no layer
     assert lines[2].startswith("    A missing child exits 127")
     assert "roles: child" in text and "needs: (none)" in text
     assert "test_spawn.py:3 (test_b)" in text

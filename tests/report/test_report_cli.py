@@ -166,7 +166,7 @@ def test_list_and_explain(suite, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == f"{len(EXPECTED_KINDS)} cases"
     spawn2 = next(ln for ln in out if ln.startswith("SPAWN-002"))
-    assert spawn2.split()[:3] == ["SPAWN-002", "REQ-SPAWN-2", "child"]
+    assert spawn2.split()[:4] == ["SPAWN-002", "REQ-SPAWN-2", "bitcoin-ipc", "child"]
     assert spawn2.endswith("The child exits 0 on EOF.")
     assert any(ln.startswith("SPAWN-001") and ln.endswith("[smoke]") for ln in out)
     ids = [ln.split()[0] for ln in out[:-1]]
