@@ -2,218 +2,54 @@
 list and explain its cases, reproduce one, smoke-test a manifest.
 
 Every run is plain pytest underneath (``python -m pytest conformance/cases
---ipc-impl MANIFEST ...``, in a subprocess per implementation); this module
-only builds the command lines, reads the JSON results and writes the HTML
-report. The exit status follows the contract in docs/report.md.
+--ipc-impl MANIFEST ...``, in a subprocess per implementation), driven by
+conformance.runner; this module parses arguments and prints. The exit status
+follows the contract in docs/report.md.
 """
 from __future__ import annotations
 
 import argparse
-import re
-import shlex
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from conformance.case import (CASES_DIR, REPO_ROOT, CaseDefinitionError, collect_cases,
                               explain, load_requirements)
-from conformance.cpu_load import cpu_load
 from conformance.report import html_report
 from conformance.report import json_report as jr
+from conformance.runner import (DEFAULT_MANIFEST, DEFAULT_REPORT_DIR,  # noqa: F401 (re-exported)
+                                ManifestProblem, RunOptions, describe_status, load_manifest,
+                                load_manifests, preflight_problem, pytest_command, read_run,
+                                run_pytest, run_suite, summary_lines)
 
-DEFAULT_MANIFEST = REPO_ROOT / "conformance" / "manifests" / "reference.toml"
-DEFAULT_REPORT_DIR = Path("reports") / "latest"
 KNOWN_ROLES = ("child", "listener", "shell")
 EXIT_PIPE_CLOSED = 141   # 128 + SIGPIPE: our output's reader left (docs/report.md)
 
-
-class ManifestProblem(Exception):
-    """A manifest that cannot be used (exit status 3)."""
-
-
-def load_manifest(path):
-    """harness.manifest.load_manifest, with every failure as ManifestProblem."""
-    try:
-        from harness.manifest import ManifestError
-        from harness.manifest import load_manifest as _load
-    except ImportError as e:  # the harness itself is missing: not the manifest's fault
-        raise SystemExit(f"ipc-conformance: cannot import harness.manifest: {e}")
-    try:
-        return _load(Path(path))
-    except ManifestError as e:
-        raise ManifestProblem(f"invalid manifest {path}: {e}") from e
-    except OSError as e:
-        raise ManifestProblem(f"cannot read manifest {path}: {e.strerror or e}") from e
-
-
-def _manifests(paths) -> list[tuple[Path, object]]:
-    out = []
-    for p in paths or [DEFAULT_MANIFEST]:
-        path = Path(p).resolve()
-        out.append((path, load_manifest(path)))
-    return out
-
-
-def _stem(name: str, used: set[str]) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name or "impl").strip("._") or "impl"
-    base, n = stem, 2
-    while stem in used or stem == "report":
-        stem, n = f"{base}-{n}", n + 1
-    used.add(stem)
-    return stem
-
-
-def pytest_command(manifest: Path, *, cases_dir: Path, json_path: Path | None = None,
-                   junit_path: Path | None = None, keyword: str | None = None,
-                   workers: int | None = None, repeat: int | None = None,
-                   random_order: bool = False, seed: int | None = None,
-                   case_ids=(), marker: str | None = None, timeout: float | None = None,
-                   verbose: bool = False, show_evidence: bool = False,
-                   extra=()) -> list[str]:
-    """The pytest command line of one run."""
-    cmd = [sys.executable, "-m", "pytest", str(cases_dir), "-p", "ipc_conformance",
-           "--ipc-impl", str(manifest), "-p", "no:cacheprovider"]
-    if json_path is not None:
-        cmd += ["--ipc-json", str(json_path)]
-    if junit_path is not None:
-        cmd += ["--junitxml", str(junit_path)]
-    cmd += ["-vv", "-s"] if verbose else ["-q"]
-    if keyword:
-        cmd += ["-k", keyword]
-    if marker:
-        cmd += ["-m", marker]
-    if workers is not None:
-        cmd += ["-p", "xdist", "-n", str(workers)]
-    if repeat and repeat > 1:
-        cmd += ["--ipc-repeat", str(repeat)]
-    if seed is not None:
-        cmd += ["--ipc-seed", str(seed)]
-    elif random_order:
-        cmd += ["--ipc-random-order"]
-    for cid in case_ids or ():
-        cmd += ["--ipc-case", cid]
-    if timeout is not None:
-        cmd += ["--timeout", str(timeout)]
-    if show_evidence:
-        cmd += ["--ipc-show-evidence"]
-    return cmd + list(extra)
-
-
-def _run_pytest(cmd: list[str], *, capture: bool = False) -> subprocess.CompletedProcess:
-    print("$ " + shlex.join(cmd), flush=True)
-    from conformance import child_run      # an interrupt waits for pytest's cleanup
-    return child_run.run(cmd, capture=capture)
-
-
-def _preflight(manifests) -> str | None:
-    """conformance.preflight for each manifest with a shell: the message
-    that stops the run (exit status 3) when a shell does not see its staged
-    argv0, else None."""
-    from conformance.preflight import check_shell
-    problems = [m for _, manifest in manifests if (m := check_shell(manifest))]
-    return "\n".join(f"ipc-conformance: {m}" for m in problems) or None
-
-
-def _read_run(json_path: Path, rc: int) -> dict | None:
-    try:
-        return jr.load_run(json_path)
-    except jr.ReportError as e:
-        print(f"ipc-conformance: no results from pytest (exit status {rc}): {e}", file=sys.stderr)
-        return None
-
-
-def describe_status(status: int) -> str:
-    return {jr.EXIT_OK: "nothing failed unexpectedly",
-            jr.EXIT_FAILED: "unexpected failures",
-            jr.EXIT_INCOMPLETE: "incomplete run or missing report",
-            jr.EXIT_MANIFEST: "invalid manifest or set-up",
-            jr.EXIT_UNRUNNABLE: "a declared program cannot run"}.get(status, "?")
+# The pieces of conformance.runner the commands below use.
+_manifests = load_manifests
+_run_pytest = run_pytest
+_read_run = read_run
+_preflight = preflight_problem
 
 
 # ---------------------------------------------------------------- run
 
-def _unrunnable(manifests) -> str | None:
-    """The message that stops a run before it starts: a declared role whose
-    program cannot run, in a manifest that does not say required = false;
-    for optional manifests, a note of the roles that will be UNIMPLEMENTED."""
-    from conformance.selection import check_programs, unrunnable_message
-    stop = []
-    for path, manifest in manifests:
-        roles = check_programs(manifest)
-        if roles and manifest.required:
-            stop.append(unrunnable_message(manifest, roles))
-        elif roles:
-            print(f"ipc-conformance: note: {manifest.name}: optional programs missing, "
-                  f"{len(roles)} role(s) UNIMPLEMENTED: "
-                  + "; ".join(f"{r}: {why}" for r, why in sorted(roles.items())), file=sys.stderr)
-    return "\n".join(f"ipc-conformance: {m}" for m in stop) or None
-
+def run_options(args) -> RunOptions:
+    """The RunOptions of parsed ``run`` arguments."""
+    return RunOptions(report_dir=Path(args.report), cases_dir=args.cases, workers=args.n,
+                      keyword=args.k, repeat=args.repeat, random_order=args.random_order,
+                      seed=args.seed, case_ids=tuple(args.case), timeout=args.timeout,
+                      cpu_load=args.cpu_load, forbid=tuple(args.forbid),
+                      pytest_args=tuple(args.pytest_args))
 
 
 def cmd_run(args) -> int:
-    try:
-        manifests = _manifests(args.impl)
-    except ManifestProblem as e:
-        print(f"ipc-conformance: {e}", file=sys.stderr)
-        return jr.EXIT_MANIFEST
-    unrunnable = _unrunnable(manifests)
-    if unrunnable:
-        print(unrunnable, file=sys.stderr)
-        return jr.EXIT_UNRUNNABLE
-    problem = _preflight(manifests)
-    if problem:
-        print(problem, file=sys.stderr)
-        return jr.EXIT_MANIFEST
-    report_dir = Path(args.report).resolve()
-    try:
-        report_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        print(f"ipc-conformance: cannot create {report_dir}: {e.strerror or e}", file=sys.stderr)
-        return jr.EXIT_INCOMPLETE
-    used: set[str] = set()
-    results: list[tuple[str, Path, dict | None]] = []
-    for path, manifest in manifests:
-        stem = _stem(getattr(manifest, "name", None) or path.stem, used)
-        json_path = report_dir / f"{stem}.json"
-        junit_path = report_dir / f"{stem}.junit.xml"
-        for stale in (json_path, junit_path):
-            try:
-                stale.unlink()
-            except FileNotFoundError:
-                pass
-        cmd = pytest_command(path, cases_dir=args.cases, json_path=json_path,
-                             junit_path=junit_path, keyword=args.k, workers=args.n,
-                             repeat=args.repeat, random_order=args.random_order,
-                             seed=args.seed, case_ids=args.case, timeout=args.timeout,
-                             extra=[*(a for k in args.forbid for a in ("--ipc-forbid", k)),
-                                    *args.pytest_args])
-        with cpu_load(args.cpu_load):
-            proc = _run_pytest(cmd)
-        results.append((stem, json_path, _read_run(json_path, proc.returncode)))
-    runs = [run for _, _, run in results]
-    report_path = report_dir / "report.html"
-    report_written = False
-    try:
-        html_report.write([r for r in runs if r is not None], report_path)
-        report_written = True
-    except OSError as e:
-        print(f"ipc-conformance: cannot write {report_path}: {e.strerror or e}", file=sys.stderr)
-    status = jr.exit_status(runs, report_written=report_written)
-    print()
-    for stem, json_path, run in results:
-        if run is None:
-            print(f"{stem}: NO RESULTS (expected {json_path})")
-            continue
-        print(f"{jr.run_label(run)}: selected {run.get('selected')}, executed "
-              f"{run.get('executed')}: {jr.tally_line(run.get('summary') or {})}")
-        for rec in jr.problems(run):
-            msg = (rec.get("message") or "").splitlines()[0] if rec.get("message") else ""
-            print(f"  {rec.get('kind')} {rec.get('key') or rec.get('nodeid')}: {msg}")
-    if report_written:
-        print(f"report: {report_path}")
-    print(f"exit status {status}: {describe_status(status)}")
-    return status
+    result = run_suite(args.impl, run_options(args))
+    if result.stopped:
+        print(result.stopped, file=sys.stderr)
+        return result.status
+    print("\n".join(summary_lines(result)))
+    return result.status
 
 
 # ---------------------------------------------------------------- list / explain

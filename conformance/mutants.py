@@ -58,22 +58,20 @@ def score_lines(runs: list[dict]) -> tuple[list[str], bool]:
 
 
 def cmd_mutants(args) -> int:
-    from conformance import cli
+    from conformance import runner
 
-    manifests = ([] if args.no_reference else [str(cli.DEFAULT_MANIFEST)]) + \
+    manifests = ([] if args.no_reference else [str(runner.DEFAULT_MANIFEST)]) + \
         [str(p) for p in mutant_manifests(Path(args.dir), args.only)]
-    argv = ["run", "--report", args.report] + [a for m in manifests for a in ("--impl", m)]
-    argv += [a for c in args.case for a in ("--case", c)]
-    for flag, value in (("-n", args.n), ("-k", args.k), ("--timeout", args.timeout)):
-        if value is not None:
-            argv += [flag, str(value)]
-    run_args = cli.build_parser().parse_args(argv)    # every option of `run` at its default
-    run_args.cases, run_args.pytest_args = args.cases, args.pytest_args
+    options = runner.RunOptions(report_dir=Path(args.report), cases_dir=args.cases,
+                                workers=args.n, keyword=args.k, case_ids=tuple(args.case),
+                                timeout=args.timeout, pytest_args=tuple(args.pytest_args))
     for stale in jr.find_runs(Path(args.report)) if Path(args.report).is_dir() else []:
         stale.unlink()        # this directory holds the results of one mutants run
-    status = cli.cmd_run(run_args)
-    if status == jr.EXIT_MANIFEST:
-        return status
+    result = runner.run_suite(manifests, options)
+    if result.stopped:
+        print(result.stopped)
+        return result.status
+    print("\n".join(runner.summary_lines(result)))
     runs = jr.load_runs(jr.find_runs(Path(args.report)))
     lines, good = score_lines(runs)
     print("\n".join(lines))

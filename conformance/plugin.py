@@ -19,7 +19,6 @@ import random
 import re
 import signal
 import sys
-import tempfile
 import time
 import tomllib
 from pathlib import Path

@@ -1,0 +1,254 @@
+"""The runner API: run the suite against manifests and get the results.
+
+``run_suite(manifests, options)`` is what ``ipc-conformance run`` and
+``ipc-conformance mutants`` call; it loads and checks every manifest, runs
+pytest once per implementation (``python -m pytest conformance/cases
+--ipc-impl MANIFEST ...``, in a subprocess), reads the JSON results, writes
+the HTML report and computes the exit status of docs/report.md. It prints
+only the pytest command lines and notes; what to print of the results is the
+caller's (``summary_lines``). The lower-level pieces (``pytest_command``,
+``run_pytest``, ``read_run``) serve ``smoke`` and ``repro``, whose runs are
+shaped differently.
+
+This module exists so that the command line only parses and prints, and so
+that other commands run the suite without re-entering the command line.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from conformance.case import CASES_DIR, REPO_ROOT
+from conformance.cpu_load import cpu_load
+from conformance.report import html_report
+from conformance.report import json_report as jr
+
+DEFAULT_MANIFEST = REPO_ROOT / "conformance" / "manifests" / "reference.toml"
+DEFAULT_REPORT_DIR = Path("reports") / "latest"
+
+
+class ManifestProblem(Exception):
+    """A manifest that cannot be used (exit status 3)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """What ``ipc-conformance run`` takes besides the manifests."""
+    report_dir: Path = DEFAULT_REPORT_DIR
+    cases_dir: Path = CASES_DIR
+    workers: int | None = None
+    keyword: str | None = None
+    repeat: int | None = None
+    random_order: bool = False
+    seed: int | None = None
+    case_ids: tuple[str, ...] = ()
+    timeout: float | None = None
+    cpu_load: int = 0
+    forbid: tuple[str, ...] = ()
+    pytest_args: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass
+class ImplementationRun:
+    """One implementation's run: its report stem, JSON path and results
+    (None when pytest wrote none)."""
+    stem: str
+    json_path: Path
+    run: dict | None
+
+
+@dataclasses.dataclass
+class SuiteRun:
+    """The outcome of ``run_suite``: the exit status, and either why the run
+    stopped before it started (``stopped``) or the runs and the report."""
+    status: int
+    stopped: str | None = None
+    runs: list[ImplementationRun] = dataclasses.field(default_factory=list)
+    report_path: Path | None = None
+    report_written: bool = False
+
+
+def load_manifest(path):
+    """harness.manifest.load_manifest, with every failure as ManifestProblem."""
+    try:
+        from harness.manifest import ManifestError
+        from harness.manifest import load_manifest as _load
+    except ImportError as e:  # the harness itself is missing: not the manifest's fault
+        raise SystemExit(f"ipc-conformance: cannot import harness.manifest: {e}")
+    try:
+        return _load(Path(path))
+    except ManifestError as e:
+        raise ManifestProblem(f"invalid manifest {path}: {e}") from e
+    except OSError as e:
+        raise ManifestProblem(f"cannot read manifest {path}: {e.strerror or e}") from e
+
+
+def load_manifests(paths) -> list[tuple[Path, object]]:
+    """(resolved path, Manifest) for each path (the reference's by default)."""
+    out = []
+    for p in paths or [DEFAULT_MANIFEST]:
+        path = Path(p).resolve()
+        out.append((path, load_manifest(path)))
+    return out
+
+
+def _stem(name: str, used: set[str]) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name or "impl").strip("._") or "impl"
+    base, n = stem, 2
+    while stem in used or stem == "report":
+        stem, n = f"{base}-{n}", n + 1
+    used.add(stem)
+    return stem
+
+
+def pytest_command(manifest: Path, *, cases_dir: Path, json_path: Path | None = None,
+                   junit_path: Path | None = None, keyword: str | None = None,
+                   workers: int | None = None, repeat: int | None = None,
+                   random_order: bool = False, seed: int | None = None,
+                   case_ids=(), marker: str | None = None, timeout: float | None = None,
+                   verbose: bool = False, show_evidence: bool = False,
+                   extra=()) -> list[str]:
+    """The pytest command line of one run."""
+    cmd = [sys.executable, "-m", "pytest", str(cases_dir), "-p", "ipc_conformance",
+           "--ipc-impl", str(manifest), "-p", "no:cacheprovider"]
+    if json_path is not None:
+        cmd += ["--ipc-json", str(json_path)]
+    if junit_path is not None:
+        cmd += ["--junitxml", str(junit_path)]
+    cmd += ["-vv", "-s"] if verbose else ["-q"]
+    if keyword:
+        cmd += ["-k", keyword]
+    if marker:
+        cmd += ["-m", marker]
+    if workers is not None:
+        cmd += ["-p", "xdist", "-n", str(workers)]
+    if repeat and repeat > 1:
+        cmd += ["--ipc-repeat", str(repeat)]
+    if seed is not None:
+        cmd += ["--ipc-seed", str(seed)]
+    elif random_order:
+        cmd += ["--ipc-random-order"]
+    for cid in case_ids or ():
+        cmd += ["--ipc-case", cid]
+    if timeout is not None:
+        cmd += ["--timeout", str(timeout)]
+    if show_evidence:
+        cmd += ["--ipc-show-evidence"]
+    return cmd + list(extra)
+
+
+def run_pytest(cmd: list[str], *, capture: bool = False) -> subprocess.CompletedProcess:
+    print("$ " + shlex.join(cmd), flush=True)
+    from conformance import child_run      # an interrupt waits for pytest's cleanup
+    return child_run.run(cmd, capture=capture)
+
+
+def read_run(json_path: Path, rc: int) -> dict | None:
+    try:
+        return jr.load_run(json_path)
+    except jr.ReportError as e:
+        print(f"ipc-conformance: no results from pytest (exit status {rc}): {e}", file=sys.stderr)
+        return None
+
+
+def preflight_problem(manifests) -> str | None:
+    """conformance.preflight for each manifest with a shell: the message
+    that stops the run (exit status 3) when a shell does not see its staged
+    argv0, else None."""
+    from conformance.preflight import check_shell
+    problems = [m for _, manifest in manifests if (m := check_shell(manifest))]
+    return "\n".join(f"ipc-conformance: {m}" for m in problems) or None
+
+
+def unrunnable_problem(manifests) -> str | None:
+    """The message that stops a run before it starts: a declared role whose
+    program cannot run, in a manifest that does not say required = false;
+    for optional manifests, a note of the roles that will be UNIMPLEMENTED."""
+    from conformance.selection import check_programs, unrunnable_message
+    stop = []
+    for _path, manifest in manifests:
+        roles = check_programs(manifest)
+        if roles and manifest.required:
+            stop.append(unrunnable_message(manifest, roles))
+        elif roles:
+            print(f"ipc-conformance: note: {manifest.name}: optional programs missing, "
+                  f"{len(roles)} role(s) UNIMPLEMENTED: "
+                  + "; ".join(f"{r}: {why}" for r, why in sorted(roles.items())), file=sys.stderr)
+    return "\n".join(f"ipc-conformance: {m}" for m in stop) or None
+
+
+def run_suite(manifest_paths, options: RunOptions = RunOptions()) -> SuiteRun:
+    """Run the suite once per manifest; raises ManifestProblem for a
+    manifest that does not load."""
+    manifests = load_manifests(manifest_paths)
+    stopped = unrunnable_problem(manifests)
+    if stopped:
+        return SuiteRun(jr.EXIT_UNRUNNABLE, stopped=stopped)
+    stopped = preflight_problem(manifests)
+    if stopped:
+        return SuiteRun(jr.EXIT_MANIFEST, stopped=stopped)
+    report_dir = Path(options.report_dir).resolve()
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        return SuiteRun(jr.EXIT_INCOMPLETE,
+                        stopped=f"ipc-conformance: cannot create {report_dir}: {e.strerror or e}")
+    used: set[str] = set()
+    results: list[ImplementationRun] = []
+    extra = [*(a for k in options.forbid for a in ("--ipc-forbid", k)), *options.pytest_args]
+    for path, manifest in manifests:
+        stem = _stem(getattr(manifest, "name", None) or path.stem, used)
+        json_path = report_dir / f"{stem}.json"
+        junit_path = report_dir / f"{stem}.junit.xml"
+        for stale in (json_path, junit_path):
+            stale.unlink(missing_ok=True)
+        cmd = pytest_command(path, cases_dir=options.cases_dir, json_path=json_path,
+                             junit_path=junit_path, keyword=options.keyword,
+                             workers=options.workers, repeat=options.repeat,
+                             random_order=options.random_order, seed=options.seed,
+                             case_ids=options.case_ids, timeout=options.timeout, extra=extra)
+        with cpu_load(options.cpu_load):
+            proc = run_pytest(cmd)
+        results.append(ImplementationRun(stem, json_path, read_run(json_path, proc.returncode)))
+    runs = [r.run for r in results]
+    report_path = report_dir / "report.html"
+    written = False
+    try:
+        html_report.write([r for r in runs if r is not None], report_path)
+        written = True
+    except OSError as e:
+        print(f"ipc-conformance: cannot write {report_path}: {e.strerror or e}", file=sys.stderr)
+    return SuiteRun(jr.exit_status(runs, report_written=written), runs=results,
+                    report_path=report_path, report_written=written)
+
+
+def describe_status(status: int) -> str:
+    return {jr.EXIT_OK: "nothing failed unexpectedly",
+            jr.EXIT_FAILED: "unexpected failures",
+            jr.EXIT_INCOMPLETE: "incomplete run or missing report",
+            jr.EXIT_MANIFEST: "invalid manifest or set-up",
+            jr.EXIT_UNRUNNABLE: "a declared program cannot run"}.get(status, "?")
+
+
+def summary_lines(result: SuiteRun) -> list[str]:
+    """What ``run`` prints at the end: a tally per implementation, its
+    problems, the report and the exit status."""
+    lines = [""]
+    for r in result.runs:
+        if r.run is None:
+            lines.append(f"{r.stem}: NO RESULTS (expected {r.json_path})")
+            continue
+        run = r.run
+        lines.append(f"{jr.run_label(run)}: selected {run.get('selected')}, executed "
+                     f"{run.get('executed')}: {jr.tally_line(run.get('summary') or {})}")
+        for rec in jr.problems(run):
+            msg = (rec.get("message") or "").splitlines()[0] if rec.get("message") else ""
+            lines.append(f"  {rec.get('kind')} {rec.get('key') or rec.get('nodeid')}: {msg}")
+    if result.report_written:
+        lines.append(f"report: {result.report_path}")
+    lines.append(f"exit status {result.status}: {describe_status(result.status)}")
+    return lines
