@@ -1,6 +1,6 @@
 """``python -m bench``: the same command as ``ipc-conformance bench``."""
 import sys
 
-from bench.runner import main
+from ipc_conformance.bench.runner import main
 
 sys.exit(main())

@@ -22,7 +22,7 @@ from .context import Context
 
 
 def run(ctx: Context):
-    from reference_impl import Ipc
+    from ipc_conformance.reference_impl import Ipc
 
     s = ctx.settings
     f = ctx.figure

@@ -33,7 +33,7 @@ TEXT = "x" * 32
 
 
 def run(ctx: Context):
-    from reference_impl import AsyncIpc, Ipc
+    from ipc_conformance.reference_impl import AsyncIpc, Ipc
 
     s = ctx.settings
     n, m = s.batch, s.in_flight

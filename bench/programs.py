@@ -72,7 +72,7 @@ def from_manifest(name: str) -> Impl:
     if not path.is_file():
         return Impl(**missing, why_missing=f"not built (no conformance/manifests/{name}.toml)")
     try:
-        from harness.manifest import load_manifest
+        from ipc_conformance.harness.manifest import load_manifest
         manifest = load_manifest(path)
     except Exception as e:       # a manifest being written right now may not load
         return Impl(**missing, why_missing=f"not built (manifest does not load: {e})")

@@ -12,8 +12,8 @@ from pathlib import Path
 from . import programs, report
 from .context import Context, Settings
 
-FAMILY_MODULES = {"spawn": "bench.spawn", "echo": "bench.echo", "listener": "bench.listener",
-                  "cycles": "bench.cycles", "suite": "bench.suite"}
+FAMILY_MODULES = {"spawn": "ipc_conformance.bench.spawn", "echo": "ipc_conformance.bench.echo", "listener": "ipc_conformance.bench.listener",
+                  "cycles": "ipc_conformance.bench.cycles", "suite": "ipc_conformance.bench.suite"}
 
 
 def add_arguments(p: argparse.ArgumentParser):

@@ -22,7 +22,7 @@ from .stats import warm
 
 
 def run(ctx: Context):
-    from reference_impl import Ipc
+    from ipc_conformance.reference_impl import Ipc
 
     floor = ctx.figure("spawn.floor", "spawn", 'python -c "import capnp" (floor)', "ms",
                        impl="floor")

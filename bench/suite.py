@@ -64,7 +64,7 @@ def run(ctx: Context):
 
 def _run_suite(workers, scope, manifest=MANIFEST):
     with tempfile.TemporaryDirectory(prefix="ipcb-suite-") as tmp:
-        cmd = [sys.executable, "-m", "conformance.cli", "run", "--impl", str(manifest),
+        cmd = [sys.executable, "-m", "ipc_conformance.conformance.cli", "run", "--impl", str(manifest),
                "--report", tmp]
         if workers:
             cmd += ["-n", str(workers)]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.case import CASES_DIR
+from ipc_conformance.conformance.case import CASES_DIR
 
 
 def points_into_cases(args, invocation_dir, cases_dir: Path = CASES_DIR) -> bool:

@@ -2,7 +2,7 @@
 requirement texts of docs/spec.md.
 
 ```python
-from conformance.case import case
+from ipc_conformance.conformance.case import case
 
 @case("SPAWN-003", "REQ-SPAWN-4", roles=("child",))
 def test_child_exits_zero_on_eof(child, evidence):
@@ -234,7 +234,7 @@ def _import_case_module(path: Path):
     """Import a case file the way pytest would find it: as
     ``conformance.cases.<stem>`` when that is a package, else by location."""
     if path.parent.resolve() == CASES_DIR.resolve() and (CASES_DIR / "__init__.py").exists():
-        return importlib.import_module(f"conformance.cases.{path.stem}")
+        return importlib.import_module(f"ipc_conformance.conformance.cases.{path.stem}")
     name = f"_ipc_cases_{abs(hash(str(path.resolve())))}_{path.stem}"
     if name in sys.modules:
         return sys.modules[name]

@@ -17,7 +17,7 @@ import sys
 
 import psutil
 
-from conformance import interrupts
+from ipc_conformance.conformance import interrupts
 
 GRACE = 10.0      # seconds the run gets to clean up after an interrupt
 
@@ -63,7 +63,7 @@ def _interrupt(proc: subprocess.Popen, grace: float) -> None:
             proc.kill()
             proc.communicate()
             try:
-                from harness.registry import sweep_dead_runs
+                from ipc_conformance.harness.registry import sweep_dead_runs
                 sweep_dead_runs()
             except ImportError:
                 pass

@@ -13,11 +13,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conformance.case import (CASES_DIR, REPO_ROOT, CaseDefinitionError, collect_cases,
+from ipc_conformance.conformance.case import (CASES_DIR, REPO_ROOT, CaseDefinitionError, collect_cases,
                               explain, load_requirements)
-from conformance.report import html_report
-from conformance.report import json_report as jr
-from conformance.runner import (DEFAULT_MANIFEST, DEFAULT_REPORT_DIR,  # noqa: F401 (re-exported)
+from ipc_conformance.conformance.report import html_report
+from ipc_conformance.conformance.report import json_report as jr
+from ipc_conformance.conformance.runner import (DEFAULT_MANIFEST, DEFAULT_REPORT_DIR,  # noqa: F401 (re-exported)
                                 ManifestProblem, RunOptions, describe_status, load_manifest,
                                 load_manifests, preflight_problem, pytest_command, read_run,
                                 run_pytest, run_suite, summary_lines)
@@ -62,7 +62,7 @@ def _cases(args):
 
 
 def _availability(info, manifest) -> str:
-    from conformance.selection import availability
+    from ipc_conformance.conformance.selection import availability
     return availability(manifest, info)
 
 
@@ -135,7 +135,7 @@ def cmd_explain(args) -> int:
 
 def write_reproducer(info, manifest_path: Path, out: Path) -> int:
     """``repro --write FILE``: a standalone reproducer script (conformance.repro)."""
-    from conformance import repro
+    from ipc_conformance.conformance import repro
     try:
         path = repro.write_reproducer(info, load_manifest(manifest_path), out,
                                       requirement_text=load_requirements().get(info.requirement, ""))
@@ -350,8 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmarks: the reference (and C++) against their floors, "
                                      "as a table, bench.json and listener.png (docs/bench.md)")
     try:
-        from bench.runner import add_arguments as add_bench_arguments
-        from bench.runner import run as cmd_bench
+        from ipc_conformance.bench.runner import add_arguments as add_bench_arguments
+        from ipc_conformance.bench.runner import run as cmd_bench
         add_bench_arguments(p)
         p.set_defaults(func=cmd_bench)
     except ImportError as e:   # an install older than bench/ must not break the other commands
@@ -359,14 +359,14 @@ def build_parser() -> argparse.ArgumentParser:
             f"ipc-conformance: bench is not importable ({e}); reinstall: pip install -e .",
             file=sys.stderr) or jr.EXIT_INCOMPLETE)
 
-    from conformance.mutants import add_parser as add_mutants_parser
+    from ipc_conformance.conformance.mutants import add_parser as add_mutants_parser
     add_mutants_parser(sub, fmt)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None:       # the command itself (not a test calling main): SIGTERM/SIGHUP as Ctrl-C
-        from conformance import interrupts
+        from ipc_conformance.conformance import interrupts
         interrupts.install()
     try:
         try:

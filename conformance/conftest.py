@@ -9,10 +9,10 @@ import tempfile
 
 import pytest
 
-from harness.capnp_peer import PeerLoop, load_schemas
-from harness.processes import ProcessTracker
-from harness.roles import ChildHandle, ListenerHandle, ShellHandle
-from harness.staging import run_tmpdir
+from ipc_conformance.harness.capnp_peer import PeerLoop, load_schemas
+from ipc_conformance.harness.processes import ProcessTracker
+from ipc_conformance.harness.roles import ChildHandle, ListenerHandle, ShellHandle
+from ipc_conformance.harness.staging import run_tmpdir
 
 
 class ProcessLeak(AssertionError):

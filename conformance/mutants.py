@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.case import REPO_ROOT
-from conformance.report import json_report as jr
+from ipc_conformance.conformance.case import REPO_ROOT
+from ipc_conformance.conformance.report import json_report as jr
 
 MUTANTS_DIR = REPO_ROOT / "fixtures" / "mutants"
 
@@ -58,7 +58,7 @@ def score_lines(runs: list[dict]) -> tuple[list[str], bool]:
 
 
 def cmd_mutants(args) -> int:
-    from conformance import runner
+    from ipc_conformance.conformance import runner
 
     manifests = ([] if args.no_reference else [str(runner.DEFAULT_MANIFEST)]) + \
         [str(p) for p in mutant_manifests(Path(args.dir), args.only)]

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.case import (MARKER, REPO_ROOT, SMOKE_MARKER, layer_of, load_requirements,
+from ipc_conformance.conformance.case import (MARKER, REPO_ROOT, SMOKE_MARKER, layer_of, load_requirements,
                               statement_of)
-from conformance.report import json_report as jr
-from conformance.selection import (check_programs, not_claimed_reason, unimplemented_reason,
+from ipc_conformance.conformance.report import json_report as jr
+from ipc_conformance.conformance.selection import (check_programs, not_claimed_reason, unimplemented_reason,
                                    unrunnable_message)
 
 DEFAULT_MANIFEST = REPO_ROOT / "conformance" / "manifests" / "reference.toml"
@@ -148,10 +148,11 @@ class _State:
 
     def manifest(self):
         if self._manifest is None:
+            from ipc_conformance.conformance.runner import manifest_api
             try:
-                from harness.manifest import ManifestError, load_manifest
-            except ImportError as e:
-                raise pytest.UsageError(f"ipc-conformance: cannot import harness.manifest: {e}")
+                load_manifest, ManifestError = manifest_api()
+            except SystemExit as e:
+                raise pytest.UsageError(str(e))
             try:
                 self._manifest = load_manifest(self.impl_path)
             except ManifestError as e:
@@ -214,7 +215,7 @@ def pytest_configure(config):
 def _asked(config) -> bool:
     """Whether this session is a conformance run, decided at configure (see
     conformance.activation): a worker follows its controller."""
-    from conformance.activation import asked
+    from ipc_conformance.conformance.activation import asked
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and "ipc_active" in workerinput:
         return bool(workerinput["ipc_active"])
@@ -231,7 +232,7 @@ def _activate(config):
         return
     st.active = True
     _undo_inherited_signal_ignores()
-    from conformance import interrupts
+    from ipc_conformance.conformance import interrupts
     interrupts.install()
     _open_process_registry(config)
 
@@ -243,7 +244,7 @@ def _open_process_registry(config):
     inherit the variable. First, the leftovers of runs that died (SIGKILL)
     are swept: their owner is gone, so nothing else ever will."""
     try:
-        from harness import registry
+        from ipc_conformance.harness import registry
     except ImportError:          # a stand-in harness (the report tests): nothing to register
         return
     if os.environ.get(registry.REGISTRY_ENV):    # a worker, or a run inside a run
@@ -261,7 +262,7 @@ def pytest_unconfigure(config):
     path = config.stash.get(_REGISTRY, None)
     if path is None:
         return
-    from harness import registry
+    from ipc_conformance.harness import registry
     _wait_for_workers()
     killed, _removed = registry.clean(path)
     if path in _OWNED_REGISTRIES:
@@ -299,11 +300,11 @@ def pytest_keyboard_interrupt(excinfo):
     have wound down, which can take seconds; the fixtures' own teardowns run
     later and find it all gone. Only for a signal: -x and pytest.exit also land
     here, and then the other workers' cases must be left to finish."""
-    from conformance import interrupts
+    from ipc_conformance.conformance import interrupts
     if interrupts.first_signal() is None:
         return
     try:
-        from harness import registry
+        from ipc_conformance.harness import registry
     except ImportError:          # a stand-in harness (the report tests)
         return
     registry.clean_mine()                     # a worker: what it registered itself
@@ -502,7 +503,7 @@ def _mro_names(exc) -> list[str]:
 
 
 def _from_harness(exc) -> bool:
-    if type(exc).__module__.split(".")[0] == "harness":
+    if "harness" in type(exc).__module__.split("."):
         return True
     tb = exc.__traceback__
     while tb is not None:
@@ -668,7 +669,7 @@ def _build_record(item, fields: dict) -> dict:
         param = base_nodeid(f"x[{callspec.id}]")[2:-1] if callspec.id else ""
     repeat_index = callspec.params.get(REPEAT_FIXTURE, 1) if callspec is not None else 1
     func = getattr(item, "function", None)
-    from conformance.case import case_info
+    from ipc_conformance.conformance.case import case_info
     info = case_info(func) if func is not None else None
     file, line = item.location[0], item.location[1] + 1
     if info is not None and info.line:
@@ -760,7 +761,7 @@ def _finish(session) -> None:
     executed = {base for base, g in groups.items()
                 if all(r.get("executed", True) for r in g)
                 and len(g) >= (st.repeat if g[0].get("id") else 1)}
-    from conformance.case import case_sort_key
+    from ipc_conformance.conformance.case import case_sort_key
     cases.sort(key=lambda r: (case_sort_key(r.get("id") or ""), r.get("key") or ""))
     run = {
         "format": jr.FORMAT,

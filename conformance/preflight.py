@@ -127,9 +127,9 @@ def check_shell(manifest, timeout: float = 20) -> str | None:
     preflight can tell); else the message that stops the run."""
     if not manifest.has_role("shell") or not manifest.executables.get("shell"):
         return None
-    from harness.roles import ShellHandle
-    from harness.staging import short_tmp_root
-    from harness.waits import WaitTimeout
+    from ipc_conformance.harness.roles import ShellHandle
+    from ipc_conformance.harness.staging import short_tmp_root
+    from ipc_conformance.harness.waits import WaitTimeout
 
     tmp = tempfile.mkdtemp(dir=short_tmp_root(), prefix="ipc-preflight-")
     handle = None

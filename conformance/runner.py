@@ -22,10 +22,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conformance.case import CASES_DIR, REPO_ROOT
-from conformance.cpu_load import cpu_load
-from conformance.report import html_report
-from conformance.report import json_report as jr
+from ipc_conformance.conformance.case import CASES_DIR, REPO_ROOT
+from ipc_conformance.conformance.cpu_load import cpu_load
+from ipc_conformance.conformance.report import html_report
+from ipc_conformance.conformance.report import json_report as jr
 
 DEFAULT_MANIFEST = REPO_ROOT / "conformance" / "manifests" / "reference.toml"
 DEFAULT_REPORT_DIR = Path("reports") / "latest"
@@ -72,13 +72,28 @@ class SuiteRun:
     report_written: bool = False
 
 
+# A seam for the project's own tests of the plugin and the reports
+# (tests/report): MODULE names a module with load_manifest(path) and
+# ManifestError, which then stands in for harness.manifest.
+MANIFEST_LOADER_ENV = "IPC_MANIFEST_LOADER"
+
+
+def manifest_api():
+    """(load_manifest, ManifestError): harness.manifest's, or the module
+    named by $IPC_MANIFEST_LOADER."""
+    import importlib
+    import os
+    name = os.environ.get(MANIFEST_LOADER_ENV) or "ipc_conformance.harness.manifest"
+    try:
+        module = importlib.import_module(name)
+    except ImportError as e:  # the harness itself is missing: not the manifest's fault
+        raise SystemExit(f"ipc-conformance: cannot import the manifest loader {name}: {e}")
+    return module.load_manifest, module.ManifestError
+
+
 def load_manifest(path):
     """harness.manifest.load_manifest, with every failure as ManifestProblem."""
-    try:
-        from harness.manifest import ManifestError
-        from harness.manifest import load_manifest as _load
-    except ImportError as e:  # the harness itself is missing: not the manifest's fault
-        raise SystemExit(f"ipc-conformance: cannot import harness.manifest: {e}")
+    _load, ManifestError = manifest_api()
     try:
         return _load(Path(path))
     except ManifestError as e:
@@ -143,7 +158,7 @@ def pytest_command(manifest: Path, *, cases_dir: Path, json_path: Path | None = 
 
 def run_pytest(cmd: list[str], *, capture: bool = False) -> subprocess.CompletedProcess:
     print("$ " + shlex.join(cmd), flush=True)
-    from conformance import child_run      # an interrupt waits for pytest's cleanup
+    from ipc_conformance.conformance import child_run      # an interrupt waits for pytest's cleanup
     return child_run.run(cmd, capture=capture)
 
 
@@ -159,7 +174,7 @@ def preflight_problem(manifests) -> str | None:
     """conformance.preflight for each manifest with a shell: the message
     that stops the run (exit status 3) when a shell does not see its staged
     argv0, else None."""
-    from conformance.preflight import check_shell
+    from ipc_conformance.conformance.preflight import check_shell
     problems = [m for _, manifest in manifests if (m := check_shell(manifest))]
     return "\n".join(f"ipc-conformance: {m}" for m in problems) or None
 
@@ -168,7 +183,7 @@ def unrunnable_problem(manifests) -> str | None:
     """The message that stops a run before it starts: a declared role whose
     program cannot run, in a manifest that does not say required = false;
     for optional manifests, a note of the roles that will be UNIMPLEMENTED."""
-    from conformance.selection import check_programs, unrunnable_message
+    from ipc_conformance.conformance.selection import check_programs, unrunnable_message
     stop = []
     for _path, manifest in manifests:
         roles = check_programs(manifest)

@@ -19,7 +19,7 @@ is what the run does with it.
 """
 from __future__ import annotations
 
-from conformance.case import layer_of
+from ipc_conformance.conformance.case import layer_of
 
 OPTIONAL_NOTE = "(the manifest says required = false)"
 
@@ -91,7 +91,7 @@ def check_programs(manifest) -> dict[str, str]:
     the declared roles that cannot run: role -> reason."""
     if not hasattr(manifest, "unrunnable_roles"):   # a loader without programs to check
         return {}
-    from harness.program_check import program_problems
+    from ipc_conformance.harness.program_check import program_problems
     for key, reason in program_problems(manifest).items():
         if key not in manifest.missing_executables():
             manifest.mark_unrunnable(key, reason)

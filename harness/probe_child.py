@@ -129,7 +129,7 @@ def _serve(fd: int, keep_running: bool, stall: bool = False):
     sys.path.insert(0, os.environ["IPC_HARNESS_ROOT"])
     sys.path.append(os.environ["IPC_PROBE_SITE"])    # staged with -S: see harness/staging.py
     import capnp
-    from harness.capnp_peer import load_schemas, suite_servers
+    from ipc_conformance.harness.capnp_peer import load_schemas, suite_servers
     from types import SimpleNamespace
 
     schema_dir = os.environ["IPC_PROBE_SCHEMA_DIR"]

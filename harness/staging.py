@@ -11,7 +11,11 @@ from pathlib import Path
 from .registry import register_dir
 
 PROBE_SOURCE = Path(__file__).with_name("probe_child.py")
-HARNESS_ROOT = str(Path(__file__).resolve().parent.parent)
+import ipc_conformance  # noqa: E402
+
+# What the probe child puts on sys.path to import ipc_conformance (it runs
+# without the site module): the folder that holds the package.
+HARNESS_ROOT = str(Path(ipc_conformance.__file__).resolve().parent.parent)
 # Where pycapnp is installed: the probe runs without the site module.
 CAPNP_SITE = str(Path(importlib.util.find_spec("capnp").origin).resolve().parent.parent)
 

@@ -6,16 +6,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.processes import ProcessTracker
+from ipc_conformance.harness.processes import ProcessTracker
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "conformance" / "manifests"
 REFERENCE = MANIFESTS / "reference.toml"
-_PROJECT = {"harness", "reference_impl", "conformance", "fixtures", "tests"}
+_PROJECT = {"ipc_conformance", "harness", "reference_impl", "conformance", "fixtures", "tests"}
 
 
 def write(case_id: str, manifest: Path, out: Path) -> str:
     """Write the reproducer of ``case_id`` for ``manifest`` to ``out``; its text."""
-    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "repro", case_id,
+    proc = subprocess.run([sys.executable, "-m", "ipc_conformance.conformance.cli", "repro", case_id,
                            "--impl", str(manifest), "--write", str(out)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -10,10 +10,10 @@ import re
 import socket
 import stat
 
-from conformance.case import case
-from harness.capnp_peer import Client
-from harness.processes import ImplementationCrashed
-from harness.unix_sockets import backlog
+from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.capnp_peer import Client
+from ipc_conformance.harness.processes import ImplementationCrashed
+from ipc_conformance.harness.unix_sockets import backlog
 
 MISSING_PATH = ("Missing unix socket path before socket options; "
                 "use unix::<options> for the default path")

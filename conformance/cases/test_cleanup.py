@@ -4,9 +4,9 @@ of Echo.destroy. Each cleanup must run once, in order, at the right moment."""
 import os
 import signal
 
-from conformance.case import case
-from harness.capnp_peer import SuiteServer
-from harness.waits import wait_pid_exit
+from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.capnp_peer import SuiteServer
+from ipc_conformance.harness.waits import wait_pid_exit
 
 
 def _ran(sh, tag) -> int:

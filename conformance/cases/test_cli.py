@@ -8,8 +8,8 @@ import signal
 import pexpect
 import psutil
 
-from conformance.case import case
-from harness.waits import WaitTimeout, wait_pid_exit
+from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.waits import WaitTimeout, wait_pid_exit
 
 BAD_IPCFD = ("abc", "1.5", "", "99999999999", "0x10", " 3")
 

@@ -12,10 +12,10 @@ import random
 import socket
 import struct
 
-from conformance.case import case
-from harness.capnp_peer import kj_type
-from harness.processes import ImplementationCrashed
-from harness.waits import Deadline, wait_readable
+from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.capnp_peer import kj_type
+from ipc_conformance.harness.processes import ImplementationCrashed
+from ipc_conformance.harness.waits import Deadline, wait_readable
 
 # Text first ("GET " read as a segment count is 542 million), then noise.
 GARBAGE = (b"GET / HTTP/1.1\r\nHost: ipc\r\n\r\n"

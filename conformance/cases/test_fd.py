@@ -8,9 +8,9 @@ import socket
 
 import psutil
 
-from conformance.case import case
-from harness.fd_table import fd_table, socket_inode
-from harness.unix_sockets import listening_inode, peer_inodes
+from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.fd_table import fd_table, socket_inode
+from ipc_conformance.harness.unix_sockets import listening_inode, peer_inodes
 
 _SOCKET = re.compile(r"^socket:\[(\d+)\]$")
 

@@ -14,10 +14,10 @@ import sys
 
 import capnp
 
-from conformance.case import case
-from harness.capnp_peer import Client, SuiteServer, kj_type
-from harness.unix_sockets import backlog
-from harness.waits import WaitTimeout
+from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.capnp_peer import Client, SuiteServer, kj_type
+from ipc_conformance.harness.unix_sockets import backlog
+from ipc_conformance.harness.waits import WaitTimeout
 
 
 # ---------------------------------------------------------------- helpers

@@ -8,8 +8,8 @@ import struct
 
 import capnp
 
-from conformance.case import case
-from harness.capnp_peer import kj_type
+from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.capnp_peer import kj_type
 
 # Upstream's file IDs (src/ipc/capnp/init.capnp, echo.capnp, libmultiprocess
 # include/mp/proxy.capnp).

@@ -7,9 +7,9 @@ import signal
 import socket
 import time
 
-from conformance.case import case
-from harness.capnp_peer import Client
-from harness.waits import WaitTimeout, wait_pid_exit
+from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.capnp_peer import Client
+from ipc_conformance.harness.waits import WaitTimeout, wait_pid_exit
 
 SIGPIPE_STATUS = -signal.SIGPIPE
 

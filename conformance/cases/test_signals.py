@@ -9,9 +9,9 @@ import signal
 
 import pexpect
 
-from conformance.case import case
-from harness.processes import ImplementationCrashed
-from harness.waits import WaitTimeout, wait_pid_exit
+from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.processes import ImplementationCrashed
+from ipc_conformance.harness.waits import WaitTimeout, wait_pid_exit
 
 DASH = "\u2014"
 

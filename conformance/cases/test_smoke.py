@@ -1,5 +1,5 @@
 """One case per role that says in seconds whether a manifest is usable."""
-from conformance.case import case
+from ipc_conformance.conformance.case import case
 
 
 @case("PROTO-001", "REQ-PROTO-1", roles=("child",), needs=("libmultiprocess",), smoke=True)

@@ -5,8 +5,8 @@ import signal
 
 import psutil
 
-from conformance.case import case
-from harness.waits import wait_pid_exit
+from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.waits import wait_pid_exit
 
 
 def _gone(pid, timeout=10):

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from conformance.report import json_report as jr
+from ipc_conformance.conformance.report import json_report as jr
 
 COLOURS = {  # kind: (background, text)
     jr.FAIL: ("#d32f2f", "#ffffff"),
@@ -280,7 +280,7 @@ def _mutant_grid(runs: list[dict]) -> str:
     for run in mutant_runs:
         kinds.append({(rec.get("key") or rec.get("id")): rec.get("kind") for rec in run.get("cases", [])})
         expected.append(set((run.get("implementation") or {}).get("expected_catchers") or []))
-    from conformance.case import case_sort_key
+    from ipc_conformance.conformance.case import case_sort_key
     keys = sorted({k for by_key, exp in zip(kinds, expected) for k, kind in by_key.items()
                    if kind in jr.CATCHING_KINDS or k.split("[")[0] in exp},
                   key=lambda k: (case_sort_key(k.split("[")[0]), k))

@@ -227,7 +227,7 @@ def merge_runs(runs: list[dict]) -> dict:
     "id", "area", "statement", "requirement", "requirement_text", "cells":
     [record or None per column]}]}``. Columns with the same label get a
     suffix; rows are sorted by area (docs order) then ID."""
-    from conformance.case import case_sort_key
+    from ipc_conformance.conformance.case import case_sort_key
 
     labels, seen = [], {}
     for run in runs:

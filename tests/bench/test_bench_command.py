@@ -11,9 +11,9 @@ import zlib
 
 import pytest
 
-from bench.plot import Canvas, listener_plot
-from bench.programs import NATIVE
-from bench.stats import Figure, quantile, ratio, verdict
+from ipc_conformance.bench.plot import Canvas, listener_plot
+from ipc_conformance.bench.programs import NATIVE
+from ipc_conformance.bench.stats import Figure, quantile, ratio, verdict
 
 
 def test_quantiles_and_ratios():
@@ -59,7 +59,7 @@ def test_png_writer(tmp_path):
 def test_bench_quick_prints_every_figure_and_writes_json_and_png(tmp_path):
     out = tmp_path / "bench"
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "bench", "--quick", "--repeats", "2",
+        [sys.executable, "-m", "ipc_conformance.conformance.cli", "bench", "--quick", "--repeats", "2",
          "--cycles", "4", "--clients", "1,3", "--suite", "smoke", "--out", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=540)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

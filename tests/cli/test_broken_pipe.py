@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-m", "conformance.cli"]
+CLI = [sys.executable, "-m", "ipc_conformance.conformance.cli"]
 
 
 def _with_reader_gone(argv):

@@ -2,8 +2,8 @@
 expectations; it is generated from the cases themselves and must not drift."""
 from pathlib import Path
 
-from conformance.case import collect_cases
-from conformance.cli import cases_markdown
+from ipc_conformance.conformance.case import collect_cases
+from ipc_conformance.conformance.cli import cases_markdown
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cases.md"
 

@@ -3,7 +3,7 @@ even when the block raises."""
 import psutil
 import pytest
 
-from conformance.cpu_load import cpu_load
+from ipc_conformance.conformance.cpu_load import cpu_load
 
 
 def _alive(procs):

@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from conformance.case import REPO_ROOT
-from conformance.report import json_report as jr
+from ipc_conformance.conformance.case import REPO_ROOT
+from ipc_conformance.conformance.report import json_report as jr
 
 REFERENCE = REPO_ROOT / "conformance" / "manifests" / "reference.toml"
 
@@ -27,7 +27,7 @@ def write_manifest(tmp_path, *, implementation_extra="", node=None, shell=None):
 
 
 def run_cli(tmp_path, *args):
-    return subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--report",
+    return subprocess.run([sys.executable, "-m", "ipc_conformance.conformance.cli", "run", "--report",
                            str(tmp_path / "out"), *args], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=300)
 

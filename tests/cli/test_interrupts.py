@@ -26,9 +26,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import registry
-from harness.roles import DirWatch
-from harness.waits import Deadline
+from ipc_conformance.harness import registry
+from ipc_conformance.harness.roles import DirWatch
+from ipc_conformance.harness.waits import Deadline
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "conformance" / "manifests" / "reference.toml"
@@ -124,7 +124,7 @@ def _is_runner(p) -> bool:
     except psutil.Error:
         return True
     text = " ".join(cmd)
-    return " ".join(cmd[1:3]) in ("-m conformance.cli", "-m pytest") \
+    return " ".join(cmd[1:3]) in ("-m ipc_conformance.conformance.cli", "-m pytest") \
         or "exec(eval(sys.stdin.readline()))" in text or "ipc-test-launcher" in text
 
 
@@ -145,7 +145,7 @@ def test_a_signal_to_the_run_leaves_nothing(sig, tmpdir_env, tmp_path):
     tmp, env = tmpdir_env
     seed = random.randrange(1 << 30)
     k = random.Random(seed).randint(1, 4)
-    cmd = ["-m", "conformance.cli", "run", "-n", "2", "--impl", str(MANIFEST),
+    cmd = ["-m", "ipc_conformance.conformance.cli", "run", "-n", "2", "--impl", str(MANIFEST),
            "--report", str(tmp_path / "report")]
     for c in CASES:
         cmd += ["--case", c]

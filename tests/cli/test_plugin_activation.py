@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.activation import asked, points_into_cases
-from conformance.case import CASES_DIR
-from harness.registry import PREFIX, REGISTRY_ENV
+from ipc_conformance.conformance.activation import asked, points_into_cases
+from ipc_conformance.conformance.case import CASES_DIR
+from ipc_conformance.harness.registry import PREFIX, REGISTRY_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFEST = REPO / "conformance" / "manifests" / "reference.toml"

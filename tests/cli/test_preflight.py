@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.manifest import find_command, load_manifest
+from ipc_conformance.harness.manifest import find_command, load_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO / "conformance" / "manifests" / "reference.toml"
@@ -79,7 +79,7 @@ def test_a_shell_behind_a_wrapper_stops_the_run_with_status_3(tmp_path, command)
     wrapper = _wrapper(shims, "wrapped-ref-shell")
     manifest = _manifest(tmp_path, "wrapped-ref-shell")
     report = tmp_path / "report"
-    argv = [sys.executable, "-m", "conformance.cli", command, "--impl", str(manifest)]
+    argv = [sys.executable, "-m", "ipc_conformance.conformance.cli", command, "--impl", str(manifest)]
     if command == "run":
         argv += ["--report", str(report), "--case", "SPAWN-001", "--case", "SPAWN-004"]
     proc = subprocess.run(argv, cwd=tmp_path, env=_env(shims), capture_output=True, text=True,
@@ -98,7 +98,7 @@ def test_a_shell_behind_a_wrapper_stops_the_run_with_status_3(tmp_path, command)
 def test_with_the_shim_first_on_path_a_bare_name_still_runs(tmp_path):
     shims = _wrapper(tmp_path / "shims", "ref-shell").parent
     report = tmp_path / "report"
-    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--impl", str(REFERENCE),
+    proc = subprocess.run([sys.executable, "-m", "ipc_conformance.conformance.cli", "run", "--impl", str(REFERENCE),
                            "--report", str(report), "--case", "SPAWN-001"],
                           cwd=tmp_path, env=_env(shims), capture_output=True, text=True, timeout=120)
     out = proc.stdout + proc.stderr

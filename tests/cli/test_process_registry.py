@@ -9,13 +9,13 @@ import textwrap
 
 from pathlib import Path
 
-from harness.processes import REGISTRY_ENV
-from harness.waits import wait_pid_exit
+from ipc_conformance.harness.processes import REGISTRY_ENV
+from ipc_conformance.harness.waits import wait_pid_exit
 
 MANIFEST = Path(__file__).resolve().parents[2] / "conformance" / "manifests" / "reference.toml"
 DYING_CASE = textwrap.dedent("""
     import os
-    from harness.processes import ProcessTracker
+    from ipc_conformance.harness.processes import ProcessTracker
 
     def test_worker_dies_before_teardown():
         t = ProcessTracker().start(["sleep", "120"], label="sleeper")

@@ -14,8 +14,8 @@ import tempfile
 
 import pytest
 
-from harness.processes import ProcessTracker
-from harness.shell_driver import ShellDriver
+from ipc_conformance.harness.processes import ProcessTracker
+from ipc_conformance.harness.shell_driver import ShellDriver
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # IPC_CPP_BUILD points the tests at another build (a scratch or mutant one).

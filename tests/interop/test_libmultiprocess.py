@@ -10,7 +10,7 @@ import signal
 
 import psutil
 
-from reference_impl import Ipc
+from ipc_conformance.reference_impl import Ipc
 
 TIMEOUT = 10
 TEXTS = ("hello", "h\u00e9llo \u2014 \u65e5\u672c")

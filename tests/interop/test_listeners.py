@@ -4,7 +4,7 @@ cpp-node -ipcconnect) on a Python listener (ref-node -ipcbind)."""
 import os
 import signal
 
-from reference_impl import Ipc
+from ipc_conformance.reference_impl import Ipc
 
 TIMEOUT = 10
 

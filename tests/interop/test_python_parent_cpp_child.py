@@ -5,7 +5,7 @@ import os
 
 import psutil
 
-from reference_impl import Ipc
+from ipc_conformance.reference_impl import Ipc
 
 
 def _parent_argv0(stage):

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.mutants import MUTANTS_DIR, mutant_manifests
-from conformance.report import html_report
-from conformance.report import json_report as jr
-from harness.manifest import load_manifest
+from ipc_conformance.conformance.mutants import MUTANTS_DIR, mutant_manifests
+from ipc_conformance.conformance.report import html_report
+from ipc_conformance.conformance.report import json_report as jr
+from ipc_conformance.harness.manifest import load_manifest
 
 MANIFESTS = mutant_manifests()
 REFERENCE = Path(__file__).resolve().parents[2] / "conformance" / "manifests" / "reference.toml"
@@ -30,7 +30,7 @@ def _catchers(path: Path) -> list[str]:
 
 def _run(manifest: Path, case_ids, report_dir: str) -> dict:
     """``ipc-conformance run`` on the named cases; the run's JSON."""
-    cmd = [sys.executable, "-m", "conformance.cli", "run", "--impl", str(manifest),
+    cmd = [sys.executable, "-m", "ipc_conformance.conformance.cli", "run", "--impl", str(manifest),
            "--report", report_dir, "--timeout", "60"]
     for cid in case_ids:
         cmd += ["--case", cid]
@@ -107,7 +107,7 @@ def test_mutants_command_scores_one_mutant(tmp_path, folder):
     """`ipc-conformance mutants --only NAME --case ...` runs the reference and
     the mutant, prints the score and writes the report with the matrix."""
     path = MUTANTS_DIR / folder / "manifest.toml"
-    cmd = [sys.executable, "-m", "conformance.cli", "mutants", "--only", folder,
+    cmd = [sys.executable, "-m", "ipc_conformance.conformance.cli", "mutants", "--only", folder,
            "--report", str(tmp_path)]
     for cid in _catchers(path)[:1]:
         cmd += ["--case", cid]

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conformance.mutants import MUTANTS_DIR
+from ipc_conformance.conformance.mutants import MUTANTS_DIR
 from repro_helpers import REFERENCE, assert_standalone, last_line, run_alone, write
 
 CHOSEN = [  # (case, mutant, what the failure message must say)
@@ -37,7 +37,7 @@ def test_reproducer_shows_the_bug_and_passes_the_reference(tmp_path, case_id, mu
 
 
 def test_unsupported_case_is_a_clear_error(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "repro", "SPAWN-004",
+    proc = subprocess.run([sys.executable, "-m", "ipc_conformance.conformance.cli", "repro", "SPAWN-004",
                            "--impl", str(REFERENCE), "--write", str(tmp_path / "x.py")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2

@@ -26,7 +26,7 @@ if record:
         for fd, target in sorted(fds.items()):
             f.write(f"{{fd}} {{target}}\\n")
     os.rename(tmp, os.path.join(record, str(os.getpid())))
-from reference_impl.cli.node import main
+from ipc_conformance.reference_impl.cli.node import main
 sys.exit(main())
 """
 

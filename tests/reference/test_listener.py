@@ -13,7 +13,7 @@ import threading
 import psutil
 import pytest
 
-from reference_impl.protocol.schema import SCHEMA_DIR
+from ipc_conformance.reference_impl.protocol.schema import SCHEMA_DIR
 
 CLIENT = os.path.join(os.path.dirname(__file__), "upstream_client.py")
 
@@ -58,7 +58,7 @@ def node():
 
     def start(address_suffix=""):
         path = os.path.join(tmp, "node.sock")
-        proc = subprocess.Popen([sys.executable, "-m", "reference_impl.cli.node",
+        proc = subprocess.Popen([sys.executable, "-m", "ipc_conformance.reference_impl.cli.node",
                                  f"-datadir={tmp}", f"-ipcbind=unix:{path}{address_suffix}",
                                  "-debug=ipc"],
                                 stdout=subprocess.PIPE, text=True, start_new_session=True)

@@ -7,8 +7,8 @@ import threading
 import psutil
 import pytest
 
-from reference_impl import Ipc
-from reference_impl.errors import SpawnError
+from ipc_conformance.reference_impl import Ipc
+from ipc_conformance.reference_impl.errors import SpawnError
 
 
 def _inherited_ok(stage, init):
@@ -134,7 +134,7 @@ def test_a_dropped_init_is_destroyed_by_the_garbage_collector(stage, caplog):
 
 _TEMPORARY_ECHOES = """
 import sys
-from reference_impl import Ipc
+from ipc_conformance.reference_impl import Ipc
 with Ipc("parent", argv0=sys.argv[1]) as ipc:
     with ipc.spawn_process("probe") as init:
         for i in range(400):

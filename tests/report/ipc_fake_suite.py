@@ -84,7 +84,7 @@ import time
 
 import pytest
 
-from conformance.case import case
+from ipc_conformance.conformance.case import case
 
 
 class WaitTimeout(Exception):
@@ -210,8 +210,11 @@ EXPECTED_KINDS = {
 }
 
 
+STANDIN_MODULE = "ipc_standin_manifest"
+
+
 def write_standin(root: Path) -> None:
-    pkg = root / "harness"
-    pkg.mkdir(parents=True, exist_ok=True)
-    (pkg / "__init__.py").write_text("")
-    (pkg / "manifest.py").write_text(STANDIN_MANIFEST)
+    """The stand-in loader as a module in ``root``; a process with ``root``
+    on its path and $IPC_MANIFEST_LOADER set to STANDIN_MODULE uses it."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / f"{STANDIN_MODULE}.py").write_text(STANDIN_MANIFEST)

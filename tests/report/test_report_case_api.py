@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from conformance.case import (CaseDefinitionError, case, case_info, collect_cases, explain,
+from ipc_conformance.conformance.case import (CaseDefinitionError, case, case_info, collect_cases, explain,
                               parse_requirements)
 
 
@@ -73,7 +73,7 @@ def test_parse_requirements():
 
 def test_registry_and_explain(tmp_path):
     (tmp_path / "test_spawn.py").write_text(textwrap.dedent('''\
-        from conformance.case import case
+        from ipc_conformance.conformance.case import case
 
         @case("SPAWN-002", "REQ-SPAWN-2", roles=("child",))
         def test_b():

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli
-from conformance.report import json_report as jr
+from ipc_conformance.conformance import cli
+from ipc_conformance.conformance.report import json_report as jr
 from ipc_fake_suite import CASES, EXPECTED_KINDS, MANIFEST
 
 
@@ -80,7 +80,7 @@ def suite(tmp_path, standin_env):
 
 def ipc(suite, *args):
     work, cases, env = suite
-    return subprocess.run([sys.executable, "-m", "conformance.cli", "--cases", str(cases), *args],
+    return subprocess.run([sys.executable, "-m", "ipc_conformance.conformance.cli", "--cases", str(cases), *args],
                           cwd=work, env=env, text=True, capture_output=True, timeout=300)
 
 
@@ -200,7 +200,7 @@ def test_report_subcommand(suite, tmp_path):
 
 
 def test_help_documents_the_exit_status():
-    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--help"],
+    proc = subprocess.run([sys.executable, "-m", "ipc_conformance.conformance.cli", "run", "--help"],
                           capture_output=True, text=True)
     assert proc.returncode == 0
     assert "exit status:" in proc.stdout and "UNEXPECTED-PASS" in proc.stdout

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from conformance.report import html_report
-from conformance.report import json_report as jr
+from ipc_conformance.conformance.report import html_report
+from ipc_conformance.conformance.report import json_report as jr
 
 
 def rec(case_id, kind, statement="", message="", evidence=None, **extra):

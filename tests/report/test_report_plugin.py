@@ -121,7 +121,7 @@ def test_xdist_collects_records_on_the_controller(fake_suite):
 FLAKY = '''
 import os
 from pathlib import Path
-from conformance.case import case
+from ipc_conformance.conformance.case import case
 
 
 def _count(name):
@@ -200,7 +200,7 @@ def test_random_order_prints_its_seed_and_works_with_xdist(fake_suite):
 
 DIES = '''
 import os
-from conformance.case import case
+from ipc_conformance.conformance.case import case
 
 
 @case("SIG-001", "REQ-SIG-1")
@@ -229,7 +229,7 @@ def test_worker_crash_makes_the_run_incomplete(fake_suite):
 TIMEOUT = '''
 import time
 import pytest
-from conformance.case import case
+from ipc_conformance.conformance.case import case
 
 
 @pytest.mark.timeout(1)
@@ -249,7 +249,7 @@ def test_pytest_timeout_is_timeout(fake_suite):
 
 def test_bad_case_id_is_an_error_naming_it(fake_suite):
     fake_suite.makepyfile(test_bad='''
-from conformance.case import case
+from ipc_conformance.conformance.case import case
 
 @case("spawn-1", "REQ-SPAWN-1")
 def test_x():
@@ -303,7 +303,7 @@ def test_json_not_written_is_status_2(fake_suite):
 
 PARAM = '''
 import pytest
-from conformance.case import case
+from ipc_conformance.conformance.case import case
 
 
 @pytest.mark.parametrize("address", ["unix", "unix:rel"])
@@ -325,7 +325,7 @@ def test_parametrized_case_with_repeat(fake_suite):
 
 def test_duplicate_case_ids_are_refused(fake_suite):
     fake_suite.makepyfile(test_dup='''
-from conformance.case import case
+from ipc_conformance.conformance.case import case
 
 
 @case("SIG-001", "REQ-SIG-1")

@@ -20,7 +20,7 @@ SCHEMA_NEUTRAL = {"SHUT-001", "SHUT-003", "FD-009", "FAULT-005", "FAULT-006",
 
 def test_calculator_child_is_tested_without_code_changes(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "run", "-n", "2", "--impl", str(MANIFEST),
+        [sys.executable, "-m", "ipc_conformance.conformance.cli", "run", "-n", "2", "--impl", str(MANIFEST),
          "--report", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=600)
     run = json.loads((tmp_path / "calculator.json").read_text())
     kinds = {c["id"]: c["kind"] for c in run["cases"]}
@@ -48,7 +48,7 @@ def test_upstream_example_programs(example, tmp_path):
             pytest.fail(message)
         pytest.skip(message)
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "run", "-n", "2", "--impl",
+        [sys.executable, "-m", "ipc_conformance.conformance.cli", "run", "-n", "2", "--impl",
          str(REPO / "conformance" / "manifests" / f"{example}.toml"), "--report", str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=600)
     out = proc.stdout[-3000:] + proc.stderr[-1000:]

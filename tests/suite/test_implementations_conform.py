@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conformance.case import collect_cases
+from ipc_conformance.conformance.case import collect_cases
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "conformance" / "manifests"
@@ -58,7 +58,7 @@ def test_passes_every_case_and_leaves_nothing(name, tmp_path):
         pytest.skip(message)
     started = time.time() - 1
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance.cli", "run", "-n", "2", "--random-order",
+        [sys.executable, "-m", "ipc_conformance.conformance.cli", "run", "-n", "2", "--random-order",
          "--impl", str(MANIFESTS / f"{name}.toml"), "--report", str(tmp_path)],
         cwd=REPO, capture_output=True, text=True, timeout=900)
     out = proc.stdout[-4000:] + proc.stderr[-2000:]

@@ -2,8 +2,8 @@
 exact upstream error text."""
 import pytest
 
-from reference_impl.errors import InvalidArgument
-from reference_impl.process.address import (DEFAULT_MAX_CONNECTIONS, SUN_PATH_MAX, BindAddress,
+from ipc_conformance.reference_impl.errors import InvalidArgument
+from ipc_conformance.reference_impl.process.address import (DEFAULT_MAX_CONNECTIONS, SUN_PATH_MAX, BindAddress,
                                             default_socket_path, parse_address,
                                             parse_bind_address)
 

@@ -42,6 +42,7 @@ def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             subs = [f"{base}.{alias.name}" for alias in node.names]
             targets = [s for s in subs if s in known] or [base]
         for target in targets:
+            target = target.removeprefix("ipc_conformance.")   # the installed name of the folders
             # the deepest project module the import names
             while target and target not in known:
                 target = target.rpartition(".")[0]

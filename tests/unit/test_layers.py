@@ -6,10 +6,10 @@ import textwrap
 
 import pytest
 
-from conformance import case as case_api
-from conformance import selection
-from harness import manifest as manifest_api
-from harness.program_check import exec_problem
+from ipc_conformance.conformance import case as case_api
+from ipc_conformance.conformance import selection
+from ipc_conformance.harness import manifest as manifest_api
+from ipc_conformance.harness.program_check import exec_problem
 
 REFERENCE = case_api.REPO_ROOT / "conformance" / "manifests" / "reference.toml"
 

@@ -10,8 +10,8 @@ import tempfile
 import psutil
 import pytest
 
-from reference_impl.errors import SpawnError
-from reference_impl.process.spawn import child_path, spawn
+from ipc_conformance.reference_impl.errors import SpawnError
+from ipc_conformance.reference_impl.process.spawn import child_path, spawn
 
 ARGV_DUMP = f"""#!{sys.executable} -I
 import json, os, sys

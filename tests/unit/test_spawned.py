@@ -1,8 +1,8 @@
 """Which argv makes a spawned child, and which -ipcfd numbers are valid."""
 import pytest
 
-from reference_impl.errors import InvalidArgument
-from reference_impl.process.spawned import check_spawned
+from ipc_conformance.reference_impl.errors import InvalidArgument
+from ipc_conformance.reference_impl.process.spawned import check_spawned
 
 
 @pytest.mark.parametrize("argv,fd", [

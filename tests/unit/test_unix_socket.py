@@ -8,8 +8,8 @@ import tempfile
 
 import pytest
 
-from reference_impl.errors import IpcSystemError
-from reference_impl.process.unix_socket import bind_unix, connect_unix
+from ipc_conformance.reference_impl.errors import IpcSystemError
+from ipc_conformance.reference_impl.process.unix_socket import bind_unix, connect_unix
 
 
 @pytest.fixture

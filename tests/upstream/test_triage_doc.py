@@ -3,8 +3,8 @@ record: each [[expectations]] entry of libmultiprocess.toml has its row,
 and every upstream file the reasons cite is named there too."""
 import re
 
-from conformance.case import REPO_ROOT
-from harness.manifest import load_manifest
+from ipc_conformance.conformance.case import REPO_ROOT
+from ipc_conformance.harness.manifest import load_manifest
 
 DOC = REPO_ROOT / "docs" / "upstream.md"
 MANIFEST = REPO_ROOT / "conformance" / "manifests" / "libmultiprocess.toml"
