@@ -44,6 +44,10 @@ NEEDS = ("libmultiprocess", "echo", "events", "ipcfd-argv")
 # harness/manifest.py validates a manifest's claims against the same list
 # (tests/unit/test_layers.py keeps the two equal).
 LAYERS = ("library", "bitcoin-ipc", "project")
+# The conditions of the fault model (docs/fault-model.md, conformance/fault_model.py):
+# what a case puts the requirement under, beyond the ordinary session.
+CONDITIONS = ("normal", "peer-dies", "exhausted", "at-limit", "combined", "repeated",
+              "concurrent", "cpu-load")
 
 MARKER = "ipc_case"
 SMOKE_MARKER = "smoke"
@@ -63,6 +67,7 @@ class CaseInfo:
     roles: tuple[str, ...] = ()
     needs: tuple[str, ...] = ()
     smoke: bool = False
+    conditions: tuple[str, ...] = ("normal",)
     statement: str = ""
     function: str = ""
     file: str = ""
@@ -113,9 +118,15 @@ def statement_of(func: Callable) -> str:
 
 
 def case(case_id: str, requirement: str, *, roles: Iterable[str] = (),
-         needs: Iterable[str] = (), smoke: bool = False):
+         needs: Iterable[str] = (), smoke: bool = False,
+         conditions: Iterable[str] = ("normal",)):
     """Declare a conformance case. Raises :class:`CaseDefinitionError`
-    naming the bad value at import time."""
+    naming the bad value at import time.
+
+    ``conditions`` names what the case puts its requirement under (one or
+    more of :data:`CONDITIONS`: a peer dying, a resource exhausted, a limit
+    reached, features combined, many repetitions, concurrency, CPU load);
+    the default is ``("normal",)``. docs/fault-model.md is built from it."""
     if not isinstance(case_id, str) or not CASE_ID_RE.match(case_id):
         raise CaseDefinitionError(
             f"invalid case ID {case_id!r}: it must look like AREA-NNN (e.g. SPAWN-004)")
@@ -129,6 +140,17 @@ def case(case_id: str, requirement: str, *, roles: Iterable[str] = (),
         if need not in NEEDS:
             raise CaseDefinitionError(
                 f"case {case_id}: unknown need {need!r} (known: {', '.join(NEEDS)})")
+    conditions = _names(conditions, "conditions", case_id)
+    if not conditions:
+        raise CaseDefinitionError(f"case {case_id}: conditions is empty (the default is "
+                                  "('normal',))")
+    for condition in conditions:
+        if condition not in CONDITIONS:
+            raise CaseDefinitionError(
+                f"case {case_id}: unknown condition {condition!r} "
+                f"(known: {', '.join(CONDITIONS)})")
+    if len(set(conditions)) != len(conditions):
+        raise CaseDefinitionError(f"case {case_id}: a condition is named twice: {conditions}")
 
     def decorate(func):
         if getattr(func, _ATTR, None) is not None:
@@ -142,11 +164,13 @@ def case(case_id: str, requirement: str, *, roles: Iterable[str] = (),
             file = code.co_filename if code else ""
             line = code.co_firstlineno if code else 0
         info = CaseInfo(id=case_id, requirement=requirement, roles=roles, needs=needs,
-                        smoke=bool(smoke), statement=statement_of(func),
+                        smoke=bool(smoke), conditions=conditions,
+                        statement=statement_of(func),
                         function=func.__qualname__, file=file, line=line)
         setattr(func, _ATTR, info)
         marked = pytest.mark.ipc_case(id=case_id, requirement=requirement,
-                                      roles=roles, needs=needs, smoke=bool(smoke))(func)
+                                      roles=roles, needs=needs, smoke=bool(smoke),
+                                      conditions=conditions)(func)
         if smoke:
             marked = pytest.mark.smoke(marked)
         return marked
@@ -308,6 +332,7 @@ def explain(info: CaseInfo, requirements: dict[str, str] | None = None,
         f"roles: {', '.join(info.roles) or '(none)'}",
         f"needs: {', '.join(info.needs) or '(none)'}",
         f"smoke: {'yes' if info.smoke else 'no'}",
+        f"conditions: {', '.join(info.conditions)}",
         f"defined at: {info.location} ({info.function})",
     ]
     return "\n".join(lines)

@@ -15,6 +15,9 @@ from pathlib import Path
 
 from ipc_conformance.conformance.case import (CASES_DIR, REPO_ROOT, CaseDefinitionError, collect_cases,
                               explain, load_requirements)
+from ipc_conformance.conformance import outcome
+from ipc_conformance.conformance.outcome import EXIT_PIPE_CLOSED  # noqa: F401 (re-exported)
+from ipc_conformance.conformance.outcome import BAD_KINDS, KINDS, PASSING_KINDS, Kind, Run
 from ipc_conformance.conformance.report import html_report
 from ipc_conformance.conformance.report import json_report as jr
 from ipc_conformance.conformance.runner import (DEFAULT_MANIFEST, DEFAULT_REPORT_DIR,  # noqa: F401 (re-exported)
@@ -23,7 +26,6 @@ from ipc_conformance.conformance.runner import (DEFAULT_MANIFEST, DEFAULT_REPORT
                                 run_pytest, run_suite, summary_lines)
 
 KNOWN_ROLES = ("child", "listener", "shell")
-EXIT_PIPE_CLOSED = 141   # 128 + SIGPIPE: our output's reader left (docs/report.md)
 
 # The pieces of conformance.runner the commands below use.
 _manifests = load_manifests
@@ -73,10 +75,14 @@ def cmd_list(args) -> int:
             manifest = load_manifest(Path(args.impl).resolve())
         except ManifestProblem as e:
             print(f"ipc-conformance: {e}", file=sys.stderr)
-            return jr.EXIT_MANIFEST
+            return outcome.EXIT_MANIFEST
     cases = _cases(args)
     if args.markdown:
         print(cases_markdown(cases), end="")
+        return 0
+    if getattr(args, "fault_model", False):
+        from ipc_conformance.conformance.fault_model import fault_model_markdown
+        print(fault_model_markdown(cases), end="")
         return 0
     for info in cases:
         line = (f"{info.id:<11} {info.requirement:<15} {info.layer or '?':<12} "
@@ -119,14 +125,14 @@ def cmd_explain(args) -> int:
     info = next((c for c in cases if c.id == wanted), None)
     if info is None:
         print(f"ipc-conformance: no case {args.case}", file=sys.stderr)
-        return jr.EXIT_INCOMPLETE
+        return outcome.EXIT_INCOMPLETE
     print(explain(info, load_requirements()))
     if args.impl:
         try:
             manifest = load_manifest(Path(args.impl).resolve())
         except ManifestProblem as e:
             print(f"ipc-conformance: {e}", file=sys.stderr)
-            return jr.EXIT_MANIFEST
+            return outcome.EXIT_MANIFEST
         print(f"against {getattr(manifest, 'name', args.impl)}: {_availability(info, manifest)}")
     return 0
 
@@ -141,9 +147,9 @@ def write_reproducer(info, manifest_path: Path, out: Path) -> int:
                                       requirement_text=load_requirements().get(info.requirement, ""))
     except repro.ReproUnsupported as e:
         print(f"ipc-conformance: {e}", file=sys.stderr)
-        return jr.EXIT_INCOMPLETE
+        return outcome.EXIT_INCOMPLETE
     print(f"wrote {path}: run it with `python3 {path}` (exit 0: right, 1: the bug, with a message)")
-    return jr.EXIT_OK
+    return outcome.EXIT_OK
 
 
 def cmd_repro(args) -> int:
@@ -151,12 +157,12 @@ def cmd_repro(args) -> int:
         (manifest_path, manifest), = _manifests([args.impl])
     except ManifestProblem as e:
         print(f"ipc-conformance: {e}", file=sys.stderr)
-        return jr.EXIT_MANIFEST
+        return outcome.EXIT_MANIFEST
     cases = _cases(args)
     info = next((c for c in cases if c.id == args.case.upper()), None)
     if info is None:
         print(f"ipc-conformance: no case {args.case}", file=sys.stderr)
-        return jr.EXIT_INCOMPLETE
+        return outcome.EXIT_INCOMPLETE
     if args.write:
         return write_reproducer(info, manifest_path, Path(args.write))
     print(explain(info, load_requirements()))
@@ -170,25 +176,24 @@ def cmd_repro(args) -> int:
         run = _read_run(json_path, proc.returncode)
     status = jr.exit_status([run])
     if run is not None:
-        for rec in run.get("cases", []):
-            print(f"{rec.get('key')}: {rec.get('kind')}"
-                  + (f": {rec.get('message')}" if rec.get("message") else ""))
+        for rec in run.cases:
+            print(f"{rec.key}: {rec.kind}" + (f": {rec.message}" if rec.message else ""))
     print(f"exit status {status}: {describe_status(status)}")
     return status
 
 
 # ---------------------------------------------------------------- smoke
 
-def role_verdicts(run: dict | None, manifest) -> list[tuple[str, str, str]]:
+def role_verdicts(run: Run | None, manifest) -> list[tuple[str, str, str]]:
     """(role, verdict, detail) per role from a smoke run: works / BROKEN /
     not offered / untested."""
     roles = list(KNOWN_ROLES)
     for name in (getattr(manifest, "roles", None) or {}):
         if name not in roles:
             roles.append(name)
-    records = (run or {}).get("cases", [])
+    records = run.cases if run is not None else ()
     for rec in records:
-        for role in rec.get("roles", []):
+        for role in rec.roles:
             if role not in roles:
                 roles.append(role)
     out = []
@@ -196,18 +201,16 @@ def role_verdicts(run: dict | None, manifest) -> list[tuple[str, str, str]]:
         if not manifest.has_role(role):
             out.append((role, "not offered", manifest.role_missing_reason(role) or ""))
             continue
-        mine = [r for r in records if role in r.get("roles", [])]
-        bad = [r for r in mine if r.get("kind") in jr.BAD_KINDS]
-        ok = [r for r in mine if r.get("kind") in jr.PASSING_KINDS or r.get("kind") == jr.EXPECTED_FAIL]
+        mine = [r for r in records if role in r.roles]
+        bad = [r for r in mine if r.kind in BAD_KINDS]
+        ok = [r for r in mine if r.kind in PASSING_KINDS or r.kind == Kind.EXPECTED_FAIL]
         if bad:
-            out.append((role, "BROKEN", "; ".join(
-                f"{r.get('key')} {r.get('kind')}: {(r.get('message') or '').splitlines()[0] if r.get('message') else ''}"
-                for r in bad)))
+            out.append((role, "BROKEN", "; ".join(f"{r.key} {r.kind}: {r.first_line}" for r in bad)))
         elif ok:
-            out.append((role, "works", ", ".join(r.get("key") for r in ok)))
+            out.append((role, "works", ", ".join(r.key for r in ok)))
         elif mine:
             out.append((role, "untested", "; ".join(
-                f"{r.get('key')} {r.get('kind')}: {r.get('message') or ''}" for r in mine)))
+                f"{r.key} {r.kind}: {r.message}" for r in mine)))
         else:
             out.append((role, "untested", "no smoke case uses this role"))
     return out
@@ -218,11 +221,11 @@ def cmd_smoke(args) -> int:
         (manifest_path, manifest), = _manifests([args.impl])
     except ManifestProblem as e:
         print(f"ipc-conformance: {e}", file=sys.stderr)
-        return jr.EXIT_MANIFEST
+        return outcome.EXIT_MANIFEST
     problem = _preflight([(manifest_path, manifest)])
     if problem:
         print(problem, file=sys.stderr)
-        return jr.EXIT_MANIFEST
+        return outcome.EXIT_MANIFEST
     with tempfile.TemporaryDirectory(prefix="ipc-smoke-") as tmp:
         json_path = Path(tmp) / "smoke.json"
         cmd = pytest_command(manifest_path, cases_dir=args.cases, json_path=json_path,
@@ -230,14 +233,14 @@ def cmd_smoke(args) -> int:
         proc = _run_pytest(cmd, capture=True)
         run = _read_run(json_path, proc.returncode)
     status = jr.exit_status([run])
-    if status != jr.EXIT_OK and proc.stdout:
+    if status != outcome.EXIT_OK and proc.stdout:
         print("\n".join(proc.stdout.splitlines()[-60:]))
     name = getattr(manifest, "name", manifest_path.stem)
     print(f"smoke test of {name} ({manifest_path}):")
     for role, verdict, detail in role_verdicts(run, manifest):
         print(f"  {role:<10} {verdict:<12} {detail}")
     if run is not None:
-        print(f"{jr.tally_line(run.get('summary') or {})} in {float(run.get('duration') or 0):.1f}s")
+        print(f"{jr.tally_line(run.summary or {})} in {float(run.duration or 0):.1f}s")
     print(f"exit status {status}: {describe_status(status)}")
     return status
 
@@ -250,17 +253,17 @@ def cmd_report(args) -> int:
         p = Path(p)
         paths.extend(jr.find_runs(p) if p.is_dir() else [p])
     try:
-        runs = jr.load_runs(paths)
+        runs = jr.read_runs(paths)
     except jr.ReportError as e:
         print(f"ipc-conformance: {e}", file=sys.stderr)
-        return jr.EXIT_INCOMPLETE
+        return outcome.EXIT_INCOMPLETE
     try:
         html_report.write(runs, args.output, title=args.title)
     except OSError as e:
         print(f"ipc-conformance: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
-        return jr.EXIT_INCOMPLETE
+        return outcome.EXIT_INCOMPLETE
     for run in runs:
-        print(f"{jr.run_label(run)}: {jr.tally_line(run.get('summary') or {})}")
+        print(f"{jr.run_label(run)}: {jr.tally_line(run.summary or {})}")
     print(f"report: {args.output}")
     return jr.exit_status(runs)
 
@@ -284,11 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="The IPC conformance suite: runs conformance/cases with pytest against "
                     "implementations described by manifests (docs/manifest.md). "
                     "Arguments after `--` go to pytest unchanged.",
-        epilog=jr.EXIT_STATUS_HELP)
+        epilog=outcome.EXIT_STATUS_HELP)
     parser.add_argument("--cases", type=Path, default=CASES_DIR, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", formatter_class=fmt, epilog=jr.EXIT_STATUS_HELP,
+    p = sub.add_parser("run", formatter_class=fmt, epilog=outcome.EXIT_STATUS_HELP,
                        help="run the suite against one or more implementations",
                        description="Run the suite once per manifest and write DIR/<name>.json, "
                                    "DIR/<name>.junit.xml and DIR/report.html.")
@@ -306,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--case", action="append", metavar="ID", default=[], help="only this case ID (repeatable)")
     p.add_argument("--timeout", type=float, metavar="S", help="pytest-timeout per case, seconds")
     p.add_argument("--forbid", action="append", metavar="KIND", default=[], type=str.upper,
-                   choices=[k for k in jr.KINDS if k not in jr.BAD_KINDS],
+                   choices=[k for k in KINDS if k not in BAD_KINDS],
                    help="a case of this kind fails the run too (repeatable), e.g. "
                         "--forbid UNIMPLEMENTED --forbid NOT-CLAIMED")
     p.set_defaults(func=cmd_run)
@@ -315,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--impl", metavar="MANIFEST", help="also say whether each case runs against it")
     p.add_argument("--markdown", action="store_true",
                    help="the catalogue as Markdown, by area (docs/cases.md)")
+    p.add_argument("--fault-model", action="store_true",
+                   help="requirements x conditions, as Markdown (docs/fault-model.md)")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("explain", help="what a case checks and why")
@@ -322,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--impl", metavar="MANIFEST", help="also say whether it runs against this manifest")
     p.set_defaults(func=cmd_explain)
 
-    p = sub.add_parser("repro", formatter_class=fmt, epilog=jr.EXIT_STATUS_HELP,
+    p = sub.add_parser("repro", formatter_class=fmt, epilog=outcome.EXIT_STATUS_HELP,
                        help="run one case alone, verbose, printing its transcript and evidence")
     p.add_argument("case", metavar="CASE")
     p.add_argument("--impl", metavar="MANIFEST", required=True)
@@ -332,14 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, metavar="S")
     p.set_defaults(func=cmd_repro)
 
-    p = sub.add_parser("smoke", formatter_class=fmt, epilog=jr.EXIT_STATUS_HELP,
+    p = sub.add_parser("smoke", formatter_class=fmt, epilog=outcome.EXIT_STATUS_HELP,
                        help="run the smoke cases and say whether each role works")
     p.add_argument("--impl", metavar="MANIFEST", required=True)
     p.add_argument("--timeout", type=float, metavar="S", default=30.0,
                    help="per case (default 30)")
     p.set_defaults(func=cmd_smoke)
 
-    p = sub.add_parser("report", formatter_class=fmt, epilog=jr.EXIT_STATUS_HELP,
+    p = sub.add_parser("report", formatter_class=fmt, epilog=outcome.EXIT_STATUS_HELP,
                        help="write the HTML report from run JSON files (or directories of them)")
     p.add_argument("runs", nargs="+", metavar="RUN")
     p.add_argument("-o", "--output", default=str(DEFAULT_REPORT_DIR / "report.html"), metavar="HTML")
@@ -357,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError as e:   # an install older than bench/ must not break the other commands
         p.set_defaults(func=lambda _args, e=e: print(
             f"ipc-conformance: bench is not importable ({e}); reinstall: pip install -e .",
-            file=sys.stderr) or jr.EXIT_INCOMPLETE)
+            file=sys.stderr) or outcome.EXIT_INCOMPLETE)
 
     from ipc_conformance.conformance.mutants import add_parser as add_mutants_parser
     add_mutants_parser(sub, fmt)
@@ -376,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _output_closed()
     except KeyboardInterrupt:
-        return jr.EXIT_INCOMPLETE
+        return outcome.EXIT_INCOMPLETE
 
 
 def _output_closed() -> int:
@@ -406,7 +411,7 @@ def _main(argv: list[str]) -> int:
         return args.func(args)
     except ManifestProblem as e:
         print(f"ipc-conformance: {e}", file=sys.stderr)
-        return jr.EXIT_MANIFEST
+        return outcome.EXIT_MANIFEST
 
 
 if __name__ == "__main__":

@@ -10,12 +10,13 @@ import tempfile
 import pytest
 
 from ipc_conformance.harness.capnp_peer import PeerLoop, load_schemas
+from ipc_conformance.harness.errors import Leak
 from ipc_conformance.harness.processes import ProcessTracker
 from ipc_conformance.harness.roles import ChildHandle, ListenerHandle, ShellHandle
 from ipc_conformance.harness.staging import run_tmpdir
 
 
-class ProcessLeak(AssertionError):
+class ProcessLeak(Leak, AssertionError):
     """Processes the implementation left behind (the plugin reports a leak)."""
 
 
@@ -86,7 +87,7 @@ def listener(impl, procs, peer, schemas, evidence, short_tmp):
                 peer.run(client.close)
             except Exception:
                 pass
-        evidence.append("listener_output", handle.tracked.lines()[-50:])
+        evidence.append("listener_output", handle.stdout_lines()[-50:])
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ipc_conformance.conformance.case import REPO_ROOT
+from ipc_conformance.conformance.outcome import EXIT_FAILED, EXIT_OK, Run, as_run
 from ipc_conformance.conformance.report import json_report as jr
 
 MUTANTS_DIR = REPO_ROOT / "fixtures" / "mutants"
@@ -31,15 +32,16 @@ def mutant_manifests(directory: Path = MUTANTS_DIR, only=()) -> list[Path]:
     return found
 
 
-def score_lines(runs: list[dict]) -> tuple[list[str], bool]:
+def score_lines(runs: list[Run | dict]) -> tuple[list[str], bool]:
     """The mutant table as text, and whether the score is 100% with every
     run complete and every non-mutant run passing."""
     lines, good = [], True
+    runs = [as_run(r) for r in runs]
     for run in runs:
-        if (run.get("implementation") or {}).get("kind") != "mutant":
+        if run.kind != "mutant":
             status = jr.run_exit_status(run)
-            good &= status == jr.EXIT_OK
-            lines.append(f"{jr.run_label(run)}: {'passes' if status == jr.EXIT_OK else 'DOES NOT PASS'}"
+            good &= status == EXIT_OK
+            lines.append(f"{jr.run_label(run)}: {'passes' if status == EXIT_OK else 'DOES NOT PASS'}"
                          f" (exit {status})")
     matrix = jr.mutant_matrix(runs)
     if matrix is None:
@@ -72,10 +74,10 @@ def cmd_mutants(args) -> int:
         print(result.stopped)
         return result.status
     print("\n".join(runner.summary_lines(result)))
-    runs = jr.load_runs(jr.find_runs(Path(args.report)))
+    runs = jr.read_runs(jr.find_runs(Path(args.report)))
     lines, good = score_lines(runs)
     print("\n".join(lines))
-    return jr.EXIT_OK if good else jr.EXIT_FAILED
+    return EXIT_OK if good else EXIT_FAILED
 
 
 def add_parser(sub, fmt) -> None:

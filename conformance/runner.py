@@ -24,6 +24,8 @@ from pathlib import Path
 
 from ipc_conformance.conformance.case import CASES_DIR, REPO_ROOT
 from ipc_conformance.conformance.cpu_load import cpu_load
+from ipc_conformance.conformance.outcome import (EXIT_FAILED, EXIT_INCOMPLETE, EXIT_MANIFEST, EXIT_OK,
+                                                EXIT_UNRUNNABLE, Run)
 from ipc_conformance.conformance.report import html_report
 from ipc_conformance.conformance.report import json_report as jr
 
@@ -58,7 +60,7 @@ class ImplementationRun:
     (None when pytest wrote none)."""
     stem: str
     json_path: Path
-    run: dict | None
+    run: Run | None
 
 
 @dataclasses.dataclass
@@ -162,9 +164,9 @@ def run_pytest(cmd: list[str], *, capture: bool = False) -> subprocess.Completed
     return child_run.run(cmd, capture=capture)
 
 
-def read_run(json_path: Path, rc: int) -> dict | None:
+def read_run(json_path: Path, rc: int) -> Run | None:
     try:
-        return jr.load_run(json_path)
+        return jr.read_run(json_path)
     except jr.ReportError as e:
         print(f"ipc-conformance: no results from pytest (exit status {rc}): {e}", file=sys.stderr)
         return None
@@ -202,15 +204,15 @@ def run_suite(manifest_paths, options: RunOptions = RunOptions()) -> SuiteRun:
     manifests = load_manifests(manifest_paths)
     stopped = unrunnable_problem(manifests)
     if stopped:
-        return SuiteRun(jr.EXIT_UNRUNNABLE, stopped=stopped)
+        return SuiteRun(EXIT_UNRUNNABLE, stopped=stopped)
     stopped = preflight_problem(manifests)
     if stopped:
-        return SuiteRun(jr.EXIT_MANIFEST, stopped=stopped)
+        return SuiteRun(EXIT_MANIFEST, stopped=stopped)
     report_dir = Path(options.report_dir).resolve()
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        return SuiteRun(jr.EXIT_INCOMPLETE,
+        return SuiteRun(EXIT_INCOMPLETE,
                         stopped=f"ipc-conformance: cannot create {report_dir}: {e.strerror or e}")
     used: set[str] = set()
     results: list[ImplementationRun] = []
@@ -242,11 +244,11 @@ def run_suite(manifest_paths, options: RunOptions = RunOptions()) -> SuiteRun:
 
 
 def describe_status(status: int) -> str:
-    return {jr.EXIT_OK: "nothing failed unexpectedly",
-            jr.EXIT_FAILED: "unexpected failures",
-            jr.EXIT_INCOMPLETE: "incomplete run or missing report",
-            jr.EXIT_MANIFEST: "invalid manifest or set-up",
-            jr.EXIT_UNRUNNABLE: "a declared program cannot run"}.get(status, "?")
+    return {EXIT_OK: "nothing failed unexpectedly",
+            EXIT_FAILED: "unexpected failures",
+            EXIT_INCOMPLETE: "incomplete run or missing report",
+            EXIT_MANIFEST: "invalid manifest or set-up",
+            EXIT_UNRUNNABLE: "a declared program cannot run"}.get(status, "?")
 
 
 def summary_lines(result: SuiteRun) -> list[str]:
@@ -258,11 +260,10 @@ def summary_lines(result: SuiteRun) -> list[str]:
             lines.append(f"{r.stem}: NO RESULTS (expected {r.json_path})")
             continue
         run = r.run
-        lines.append(f"{jr.run_label(run)}: selected {run.get('selected')}, executed "
-                     f"{run.get('executed')}: {jr.tally_line(run.get('summary') or {})}")
+        lines.append(f"{jr.run_label(run)}: selected {run.selected}, executed "
+                     f"{run.executed}: {jr.tally_line(run.summary or {})}")
         for rec in jr.problems(run):
-            msg = (rec.get("message") or "").splitlines()[0] if rec.get("message") else ""
-            lines.append(f"  {rec.get('kind')} {rec.get('key') or rec.get('nodeid')}: {msg}")
+            lines.append(f"  {rec.kind} {rec.label}: {rec.first_line}")
     if result.report_written:
         lines.append(f"report: {result.report_path}")
     lines.append(f"exit status {result.status}: {describe_status(result.status)}")

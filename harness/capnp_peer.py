@@ -224,6 +224,16 @@ class SuiteServer:
         self._server = await capnp.AsyncIoStream.create_unix_server(on_conn, self.path)
         return self
 
+    async def drop_connections(self) -> int:
+        """Close every accepted connection (the listener goes on); how many."""
+        conns = list(self._conns)
+        for server in conns:
+            try:
+                server.close()
+            except Exception:
+                pass
+        return len(conns)
+
     async def close(self):
         if self._server is not None:
             self._server.close()

@@ -16,6 +16,7 @@ import time
 
 import psutil
 
+from .errors import HarnessError
 from .fd_table import fd_table
 # The run's registry: every process group started here is written down, so
 # the run kills it even if this worker dies first (REGISTRY_ENV and
@@ -37,8 +38,10 @@ def become_subreaper():
         _subreaper_set = True
 
 
-class ImplementationCrashed(AssertionError):
-    """A process of the implementation died of a signal it should not have."""
+class ImplementationCrashed(HarnessError, AssertionError):
+    """A process of the implementation died of a signal it should not have
+    (the case is CRASH)."""
+    kind = "CRASH"
 
     def __init__(self, message, *, stderr=None):
         super().__init__(message)

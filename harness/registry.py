@@ -26,6 +26,7 @@ import glob
 import os
 import shutil
 import signal
+import sys
 import tempfile
 
 import psutil
@@ -199,3 +200,63 @@ def sweep_dead_runs(directory: str | None = None, *, keep=()) -> list[tuple[str,
         killed, removed = clean(path)
         out.append((path, killed, removed))
     return out
+
+
+# ---------------------------------------------------------------- the run's owner
+
+# The registries this process created (open_run), for clean_owned.
+_owned: list[str] = []
+
+
+def open_run() -> str | None:
+    """The run's owner (the pytest controller, or a lone pytest) names a
+    registry file that every worker appends to (they inherit
+    $IPC_PROCESS_REGISTRY); None in a worker, or in a run inside a run.
+    First, the leftovers of runs that died (SIGKILL) are swept: their owner
+    is gone, so nothing else ever will."""
+    if os.environ.get(REGISTRY_ENV):
+        return None
+    for path, killed, removed in sweep_dead_runs():
+        print(f"ipc-conformance: cleaned up after a dead run ({path}): killed "
+              f"{len(killed)} process group(s), removed {len(removed)} folder(s)", file=sys.stderr)
+    path = create()
+    os.environ[REGISTRY_ENV] = path
+    _owned.append(path)
+    return path
+
+
+def close_run(path: str) -> list[int]:
+    """The end of the run that opened ``path``: wait for its workers, kill
+    what a dead worker left running, remove its folders and the file.
+    Returns the process groups it had to kill."""
+    wait_for_children()
+    killed, _removed = clean(path)
+    if path in _owned:
+        _owned.remove(path)
+    os.environ.pop(REGISTRY_ENV, None)
+    return killed
+
+
+def clean_owned() -> None:
+    """An interrupt: empty every registry this process owns (groups,
+    folders, the file) at once."""
+    for path in _owned:
+        clean(path)
+
+
+def wait_for_children(timeout: float = 10) -> None:
+    """The run ends when its processes have: xdist lets the controller
+    exit while a worker still winds down (after an interrupt, its teardown
+    and other plugins' session-end hooks), and that worker would outlive the
+    command. Wait for our children (the workers), bounded; kill the rest."""
+    try:
+        children = psutil.Process().children()
+    except psutil.Error:
+        return
+    _gone, alive = psutil.wait_procs(children, timeout=timeout)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=5)

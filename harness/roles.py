@@ -11,10 +11,12 @@ import sys
 
 import capnp
 
+from . import programs
 from .capnp_peer import Client
 from .fd_table import fd_table
 from .processes import ImplementationCrashed
 from .shell_driver import ShellDriver
+from .shell_events import CleanupRan, Disconnected, Event, Reaped, parse_event
 from .staging import probe_env, stage_link, stage_probe
 from .waits import Deadline, WaitTimeout, wait_pid_exit, wait_readable
 
@@ -72,8 +74,28 @@ class ChildHandle:
     def fd_table(self):
         return fd_table(self.pid)
 
-    def stdout_lines(self):
+    def stdout_lines(self) -> list[str]:
         return self.tracked.lines()
+
+    def stdout_closed(self) -> bool:
+        """The child's stdout reached its end (the child, and whatever
+        inherited it, closed it)."""
+        return self.tracked.stdout.closed
+
+    def stderr_lines(self) -> list[str]:
+        return list(self.tracked.stderr.lines) if self.tracked.stderr else []
+
+    def stderr_text(self) -> str:
+        return self.tracked.stderr_text()
+
+    def wait_line(self, pattern, timeout=10, start=0):
+        """The first stdout line from index ``start`` on matching ``pattern``;
+        WaitTimeout names what was seen."""
+        return self.tracked.wait_line(pattern, timeout, start=start)
+
+    def exit_status(self):
+        """The exit status if the child has exited (it is then reaped), else None."""
+        return self.tracked.poll_exit()
 
     def signal(self, sig):
         self.tracked.signal(sig)
@@ -124,14 +146,45 @@ class ListenerHandle:
     def wait_line(self, pattern, timeout=10, start=0):
         return self.tracked.wait_line(pattern, timeout, start=start)
 
+    def line_within(self, pattern, timeout=10, start=0, stream="stdout"):
+        """The first ``stream`` line from index ``start`` on matching
+        ``pattern``, or None when the deadline passes or the stream closes
+        without one (``wait_line`` raises instead)."""
+        buf = self.tracked.stdout if stream == "stdout" else self.tracked.stderr
+        return buf.wait(pattern, timeout, start=start)
+
     def line_count(self):
         return len(self.tracked.lines())
+
+    def stdout_lines(self) -> list[str]:
+        return self.tracked.lines()
+
+    def stderr_lines(self, settle=None) -> list[str]:
+        """stderr's lines; with ``settle``, first wait up to that long for
+        the stream's end (after the exit: everything written is in)."""
+        if settle is not None:
+            self.tracked.stderr.join(settle)
+        return list(self.tracked.stderr.lines)
+
+    def stderr_text(self) -> str:
+        return self.tracked.stderr_text()
+
+    def wait_exit(self, timeout=10) -> int:
+        """Wait for the listener to end by itself (pidfd) and reap it."""
+        return self.tracked.wait_exit(timeout)
+
+    def exit_status(self):
+        """The exit status if the listener has exited (it is then reaped), else None."""
+        return self.tracked.poll_exit()
 
     def stop(self, sig=signal.SIGTERM, timeout=10) -> int:
         self.tracked.signal(sig)
         status = self.tracked.wait_exit(timeout)
         self._evidence.record("listener_exit_status", status)
         return status
+
+    def signal(self, sig):                 # after stop(): its default names the module
+        self.tracked.signal(sig)
 
     def num_fds(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
@@ -163,6 +216,32 @@ class ListenerHandle:
             raise AssertionError(f"{what}: {type(e).__name__}: {e}") from None
 
 
+class SuiteClients:
+    """pycapnp clients of the suite on sockets it connected itself (for the
+    shell's listener, which has no ListenerHandle); closed at the end."""
+
+    def __init__(self, peer, schemas):
+        self.peer, self.schemas, self.clients = peer, schemas, []
+
+    def connect(self, path) -> Client:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(path)
+        client = self.peer.run(Client(self.schemas).connect_sock, s)
+        self.clients.append(client)
+        return client
+
+    def probe(self, client, timeout=10):
+        return self.peer.run(client.probe, timeout=timeout)
+
+    def close(self):
+        for client in self.clients:
+            try:
+                self.peer.run(client.close)
+            except Exception:
+                pass
+        self.clients.clear()
+
+
 class ClientHandle:
     def __init__(self, peer, client):
         self._peer, self.client = peer, client
@@ -186,20 +265,11 @@ class ClientHandle:
             self.client = None
 
 
-# Opens inheritable descriptors (bait) at the given numbers, then execs the
-# shell with its own argv: a parent holding descriptors it did not mean to pass.
-# With IPC_BAIT_NOFILE in the environment it first sets the soft
-# RLIMIT_NOFILE to that value, so a case knows the limit the shell starts with.
-_BAIT = (
-    "import os, sys, resource\n"
-    "if os.environ.get('IPC_BAIT_NOFILE'):\n"
-    "    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
-    "    resource.setrlimit(resource.RLIMIT_NOFILE, (int(os.environ['IPC_BAIT_NOFILE']), hard))\n"
-    "for n in sys.argv[1].split(','):\n"
-    "    fd = os.open('/dev/null', os.O_RDONLY)\n"
-    "    os.dup2(fd, int(n), inheritable=True)\n"
-    "    os.close(fd) if fd != int(n) else None\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n")
+# harness/programs/bait_exec.py opens inheritable descriptors (bait) at the
+# given numbers, then execs the shell with its own argv: a parent holding
+# descriptors it did not mean to pass. With IPC_BAIT_NOFILE in the
+# environment it first sets the soft RLIMIT_NOFILE to that value, so a case
+# knows the limit the shell starts with.
 
 
 class ShellHandle:
@@ -222,7 +292,8 @@ class ShellHandle:
         argv[0] = shell_path if argv[0] == impl.executables["shell"] else argv[0]
         argv = [shell_path if a == impl.executables["shell"] else a for a in argv]
         if bait_fds:
-            argv = [sys.executable, "-c", _BAIT, ",".join(map(str, bait_fds)), *argv]
+            argv = [sys.executable, "-c", programs.text("bait_exec.py"),
+                    ",".join(map(str, bait_fds)), *argv]
         self.driver = ShellDriver(argv, env=full_env, cwd=datadir,
                                   prompt=impl.roles["shell"].prompt, tty=tty)
         self.pid = self.driver.pid
@@ -238,6 +309,63 @@ class ShellHandle:
 
     def expect_event(self, pattern, timeout=10):
         return self.driver.expect_event(pattern, timeout)
+
+    # -- typed events (harness.shell_events) --------------------------------
+
+    def events(self) -> list[Event]:
+        """Every event the shell wrote so far, typed; ``str()`` of each is its line."""
+        return list(self.driver.typed_events)
+
+    def transcript_events(self) -> list[Event]:
+        """The events of the whole transcript, typed: also those in output
+        read to the shell's end (``drain``, ``wait_end``) without a command.
+        A line may follow a prompt (the shell wrote it while waiting for input)."""
+        prompt, out = self.driver.prompt, []
+        for line in self.transcript.split("\n"):
+            while prompt and line.startswith(prompt):
+                line = line[len(prompt):]
+            if line.startswith("event "):
+                out.append(parse_event(line))
+        return out
+
+    def expect(self, event: Event, timeout=10) -> Event:
+        """Wait for an unread event equal to ``event``; WaitTimeout names it
+        and the events seen meanwhile."""
+        return self.driver.expect(event, timeout)
+
+    def expect_reaped(self, obj, pid, status=0, timeout=10) -> Event:
+        """Wait for ``event reaped <obj> pid=<pid> status=<status>``."""
+        return self.expect(Reaped(int(obj), int(pid), int(status)), timeout)
+
+    def expect_disconnected(self, obj, timeout=10) -> Event:
+        """Wait for ``event disconnected <obj>``."""
+        return self.expect(Disconnected(int(obj)), timeout)
+
+    def expect_cleanup(self, tag, timeout=10) -> Event:
+        """Wait for ``event cleanup <tag> ran``."""
+        return self.expect(CleanupRan(tag), timeout)
+
+    # -- the shell process ----------------------------------------------------
+
+    def alive(self) -> bool:
+        """The shell still runs (one that ended is reaped here)."""
+        return self.driver.alive()
+
+    def exit_status(self):
+        """The shell's exit status once reaped (negative for a signal), else None."""
+        return self.driver.status()
+
+    def send_eof(self):
+        """End of input on the shell's stdin."""
+        self.driver.send_eof()
+
+    def wait_end(self, timeout=10, after="end of input") -> int:
+        """Read the shell's output to its end and reap it: its exit status."""
+        return self.driver.wait_end(timeout, after)
+
+    def drain(self, timeout=10):
+        """Read the shell's output to its end, if it ends within ``timeout``."""
+        self.driver.drain(timeout)
 
     def spawn(self, name="probe-child", timeout=20) -> tuple[int, int]:
         """Spawn by name; (object id, pid). Fails the case on an error answer."""

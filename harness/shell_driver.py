@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pexpect
 from pexpect.popen_spawn import PopenSpawn
 
+from .shell_events import Event, parse_event
 from .waits import Deadline, WaitTimeout
 
 _LINE = re.compile(r"([^\r\n]*)\r?\n")
@@ -26,18 +27,24 @@ class Answer:
     ok: bool
     result: str                  # the whole result line
     data: list = field(default_factory=list)
-    events: list = field(default_factory=list)
+    events: list = field(default_factory=list)       # the event lines, as written
 
     @property
     def words(self) -> list[str]:
         return self.result.split()
+
+    @property
+    def typed_events(self) -> list[Event]:
+        """The events of this answer as typed values (harness.shell_events)."""
+        return [parse_event(e) for e in self.events]
 
 
 class ShellDriver:
     def __init__(self, argv, *, env, cwd=None, prompt="ipc> ", timeout=20, tty=True):
         self.prompt = prompt
         self.events: list[str] = []          # every event line seen so far
-        self._unread_events: list[str] = []
+        self.typed_events: list[Event] = []  # the same, parsed (harness.shell_events)
+        self._unread_events: list[Event] = []
         self._log = io.StringIO()
         clean_env = {k: v for k, v in env.items() if k != "PYTHONUNBUFFERED"}
         if tty:
@@ -82,8 +89,10 @@ class ShellDriver:
                 self._event(line)
 
     def _event(self, line):
+        event = parse_event(line)
         self.events.append(line)
-        self._unread_events.append(line)
+        self.typed_events.append(event)
+        self._unread_events.append(event)
 
     def command(self, line: str, timeout: float = 20) -> Answer:
         """Send one command; collect its data and event lines up to the
@@ -119,17 +128,32 @@ class ShellDriver:
         """The first unread event line matching ``pattern``; reads on until
         one arrives or the deadline passes."""
         rx = re.compile(pattern)
+        return str(self._expect(lambda ev: rx.search(str(ev)), timeout,
+                                f"no event matching {pattern!r}"))
+
+    def expect(self, wanted: Event, timeout: float = 10) -> Event:
+        """The first unread event equal to ``wanted`` (a typed event:
+        ``Reaped(1, 4242, 0)``); on timeout the message names it and the
+        events seen meanwhile."""
+        return self._expect(lambda ev: ev == wanted, timeout, f"no event {str(wanted)!r}",
+                            show_unread=True)
+
+    def _expect(self, matches, timeout, what, show_unread=False) -> Event:
         deadline = Deadline(timeout)
         while True:
             for ev in self._unread_events:
-                if rx.search(ev):
+                if matches(ev):
                     self._unread_events.remove(ev)
                     return ev
             try:
                 self.child.expect(_LINE, timeout=deadline.left())
-            except (pexpect.TIMEOUT, pexpect.EOF):
-                raise WaitTimeout(f"shell pid {self.pid}: no event matching {pattern!r} "
-                                  f"within {timeout}s", seen=self._seen()) from None
+            except (pexpect.TIMEOUT, pexpect.EOF) as e:
+                seen = self._seen()
+                if show_unread:
+                    seen["unread_events"] = [str(ev) for ev in self._unread_events]
+                ended = " (the shell ended)" if isinstance(e, pexpect.EOF) and show_unread else ""
+                raise WaitTimeout(f"shell pid {self.pid}: {what} within {timeout}s{ended}",
+                                  seen=seen) from None
             text = self.child.match.group(1)
             if text.startswith(self.prompt):
                 text = text[len(self.prompt):]
@@ -160,6 +184,36 @@ class ShellDriver:
         if not answer_seen:
             raise AssertionError(f"shell ended without 'ok bye': {self.transcript[-500:]}")
         return self.status()
+
+    def send_eof(self):
+        """End of input on the shell's stdin."""
+        self.child.sendeof()
+
+    def wait_end(self, timeout: float, after: str) -> int:
+        """Read the shell's output to its end and reap it; its exit status.
+        WaitTimeout (naming ``after``) if it is still running at the deadline."""
+        try:
+            self.child.expect(pexpect.EOF, timeout=timeout)
+        except pexpect.TIMEOUT:
+            raise WaitTimeout(f"shell pid {self.pid} still running {timeout}s after {after}",
+                              seen={"transcript_tail": self.transcript[-1500:]}) from None
+        self.child.wait()
+        return self.status()
+
+    def drain(self, timeout: float = 10):
+        """Read the shell's output to its end, if it ends within ``timeout``."""
+        try:
+            self.child.expect(pexpect.EOF, timeout=timeout)
+        except (pexpect.TIMEOUT, pexpect.EOF, OSError, ValueError):
+            pass
+
+    def alive(self) -> bool:
+        if isinstance(self.child, PopenSpawn):
+            if self.child.proc.poll() is None:
+                return True
+            self.child.wait()                # sets exitstatus / signalstatus
+            return False
+        return self.child.isalive()
 
     def status(self):
         if self.child.signalstatus is not None:

@@ -33,10 +33,20 @@ def short_tmp_root() -> str:
 
 def run_tmpdir(prefix: str = "ipc-") -> str:
     """A fresh, short folder for one case (or the preflight), written into
-    the run's registry so that it is removed even if its remover never runs."""
-    path = tempfile.mkdtemp(dir=short_tmp_root(), prefix=prefix)
-    register_dir(path)
-    return path
+    the run's registry so that it is removed even if its remover never runs.
+    The name is registered before the folder exists, so that a run killed
+    at any instant leaves no folder the next run's sweep does not know of."""
+    import secrets
+    root = short_tmp_root()
+    for _ in range(100):
+        path = os.path.join(root, prefix + secrets.token_hex(4))
+        register_dir(path)
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free folder name {prefix}* in {root} after 100 tries")
 
 
 def stage_probe(exe_dir: str, name: str) -> str:

@@ -5,10 +5,14 @@ import os
 import select
 import time
 
+from .errors import HarnessError
 
-class WaitTimeout(TimeoutError):
-    """A wait passed its deadline. ``seen`` says what was observed, and
-    ``diagnostics`` (when set) describes the stuck processes."""
+
+class WaitTimeout(HarnessError, TimeoutError):
+    """A wait passed its deadline (the case is TIMEOUT). ``seen`` says what
+    was observed, and ``diagnostics`` (when set) describes the stuck
+    processes."""
+    kind = "TIMEOUT"
 
     def __init__(self, message: str, *, seen=None, diagnostics=None):
         super().__init__(message)

@@ -88,10 +88,10 @@ def _stale_socket(path):
 def _ready(handle, timeout=20):
     """Wait for a listener started with wait_ready=False; its full path."""
     role = handle.impl.roles["listener"]
-    m = handle.tracked.stdout.wait(role.ready_pattern, timeout)
+    m = handle.line_within(role.ready_pattern, timeout)
     if m is None:
         raise AssertionError(f"the node did not announce its listener: "
-                             f"{handle.tracked.stderr_text()[-400:]}")
+                             f"{handle.stderr_text()[-400:]}")
     address = m.groupdict().get("address") or ""
     assert address.startswith("unix:"), f"announced {address!r}, not unix:<full path>"
     handle.address, handle.path = address, address[len("unix:"):]
@@ -134,7 +134,8 @@ def test_absolute_path_is_taken_as_is(shell, peer, schemas, short_tmp):
     assert "probe" in _probe_path(peer, schemas, path)
 
 
-@case("ADDR-004", "REQ-ADDR-4", roles=("listener",), needs=("libmultiprocess",))
+@case("ADDR-004", "REQ-ADDR-4", roles=("listener",), needs=("libmultiprocess",),
+      conditions=("at-limit",))
 def test_options_on_the_node(listener, short_tmp):
     """unix:, unix::max-connections=1 and unix:a:b.sock:max-connections=2 (options after the last ':') bind the right paths, the limit applied."""
     dirs = {name: os.path.join(short_tmp, name) for name in ("a", "b", "c")}
@@ -216,7 +217,7 @@ def test_max_connections_without_value(shell, short_tmp, evidence):
     _listening(sh, "unix:max-connections", os.path.join(sh.datadir, "max-connections"))
 
 
-@case("ADDR-009", "REQ-ADDR-4", roles=("shell",))
+@case("ADDR-009", "REQ-ADDR-4", roles=("shell",), conditions=("at-limit",))
 def test_invalid_max_connections_values(shell, short_tmp, evidence):
     """A negative, non-numeric or out-of-int64 limit is "Invalid max-connections value '<v>'"; the largest int64 is a limit."""
     p = f"{short_tmp}/v.sock"
@@ -256,13 +257,14 @@ def test_node_bind_errors(listener, short_tmp, evidence):
     started = [(listener(address=a, wait_ready=False), a, m) for a, m in rows]
     differ = []
     for node, address, message in started:
-        status = node.tracked.wait_exit(20)
+        status = node.wait_exit(20)
         if status < 0:
             raise ImplementationCrashed(f"-ipcbind={address}: killed by signal {-status}",
-                                        stderr=node.tracked.stderr_text())
+                                        stderr=node.stderr_text())
         assert status != 0, f"-ipcbind={address} exited 0"
-        if node.tracked.stderr.wait("^" + re.escape(f"Error: {message}") + "$", 10) is None:
-            text = node.tracked.stderr_text()
+        if node.line_within("^" + re.escape(f"Error: {message}") + "$", 10,
+                            stream="stderr") is None:
+            text = node.stderr_text()
             assert text.strip(), f"-ipcbind={address}: exit {status} without a message on stderr"
             differ.append({"address": address, "expected": f"Error: {message}", "got": text[-300:]})
     left = [f for f in os.listdir(short_tmp) if f.startswith(os.path.basename(p))]
@@ -274,7 +276,8 @@ def test_node_bind_errors(listener, short_tmp, evidence):
 
 # ---------------------------------------------------------------- sun_path
 
-@case("ADDR-012", "REQ-ADDR-3", roles=("shell",), needs=("libmultiprocess",))
+@case("ADDR-012", "REQ-ADDR-3", roles=("shell",), needs=("libmultiprocess",),
+      conditions=("at-limit",))
 def test_sun_path_limit_at_the_byte(shell, peer, schemas, short_tmp, evidence):
     """A 107-byte socket path works; 108 bytes is the 'exceeded maximum socket path length' error."""
     ok_path, long_path = _padded(short_tmp, 107), _padded(short_tmp, 108)
@@ -285,7 +288,7 @@ def test_sun_path_limit_at_the_byte(shell, peer, schemas, short_tmp, evidence):
     assert not os.path.lexists(long_path)
 
 
-@case("ADDR-013", "REQ-ADDR-10", roles=("shell",))
+@case("ADDR-013", "REQ-ADDR-10", roles=("shell",), conditions=("at-limit",))
 def test_connect_checks_the_length_like_bind(shell, short_tmp, evidence):
     """connect resolves like bind: a 108-byte path is the same invalid-argument error, never a system error."""
     long_path = _padded(short_tmp, 108)

@@ -6,12 +6,13 @@ import signal
 
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.capnp_peer import SuiteServer
-from ipc_conformance.harness.waits import wait_pid_exit
+from ipc_conformance.harness.shell_events import CleanupRan, Reaped, cleanup_tags
+from ipc_conformance.harness.verifiers import assert_exits, assert_reaped
 
 
 def _ran(sh, tag) -> int:
     """How many times the shell reported cleanup ``tag`` as run, so far."""
-    return sh.driver.events.count(f"event cleanup {tag} ran")
+    return sh.events().count(CleanupRan(tag))
 
 
 def _register(sh, obj, *tags, failing=()):
@@ -19,10 +20,6 @@ def _register(sh, obj, *tags, failing=()):
         verb = "cleanup-fail" if tag in failing else "cleanup"
         a = sh.command(f"{verb} {obj} {tag}")
         assert a.ok and a.result == f"ok cleanup {tag}", a.result
-
-
-def _cleanup_events(events) -> list[str]:
-    return [e.split()[2] for e in events if e.startswith("event cleanup ")]
 
 
 @case("CLEAN-001", "REQ-CLEAN-1", roles=("shell",))
@@ -33,26 +30,26 @@ def test_runs_once_on_destroy(shell):
     _register(sh, obj, "a")
     a = sh.command(f"destroy {obj}")
     assert a.ok, a.result
-    assert "event cleanup a ran" in a.events, a.events
+    assert CleanupRan("a") in a.typed_events, a.events
     assert sh.quit() == 0
-    assert _ran(sh, "a") == 1, sh.driver.events
+    assert _ran(sh, "a") == 1, sh.events()
 
 
-@case("CLEAN-002", "REQ-CLEAN-1", roles=("shell",))
+@case("CLEAN-002", "REQ-CLEAN-1", roles=("shell",), conditions=("peer-dies",))
 def test_runs_once_when_connection_dies(shell):
     """A cleanup runs once when the child is SIGKILLed, and not again when the proxy is destroyed afterwards."""
     sh = shell()
     obj, pid = sh.spawn()
     _register(sh, obj, "a")
     os.kill(pid, signal.SIGKILL)
-    sh.expect_event(r"^event cleanup a ran$", 10)
+    sh.expect_cleanup("a", 10)
     d = sh.command(f"destroy {obj}")
     assert d.ok, d.result
     assert sh.quit() == 0
-    assert _ran(sh, "a") == 1, sh.driver.events
+    assert _ran(sh, "a") == 1, sh.events()
 
 
-@case("CLEAN-003", "REQ-CLEAN-1", roles=("shell",), needs=("echo",))
+@case("CLEAN-003", "REQ-CLEAN-1", roles=("shell",), needs=("echo",), conditions=("repeated",))
 def test_never_while_proxy_lives(shell):
     """Cleanups never run while their proxy lives: 12 probes and echoes report no cleanup; destroy then runs them."""
     sh = shell()
@@ -62,9 +59,9 @@ def test_never_while_proxy_lives(shell):
         assert sh.command(f"probe {obj}").ok
         assert sh.command(f"echo {obj} ping{i}").result == f"ok echo ping{i}"
     assert sh.command("list").ok
-    assert not _cleanup_events(sh.driver.events), sh.driver.events
+    assert not cleanup_tags(sh.events()), sh.events()
     d = sh.command(f"destroy {obj}")
-    assert _cleanup_events(d.events) == ["a", "b"], d.events
+    assert cleanup_tags(d.typed_events) == ["a", "b"], d.events
 
 
 @case("CLEAN-004", "REQ-CLEAN-2", roles=("shell",))
@@ -75,7 +72,7 @@ def test_run_in_registration_order(shell):
     tags = ["c1", "c2", "c3", "c4", "c5"]
     _register(sh, obj, *tags)
     d = sh.command(f"destroy {obj}")
-    assert _cleanup_events(d.events) == tags, d.events
+    assert cleanup_tags(d.typed_events) == tags, d.events
 
 
 @case("CLEAN-005", "REQ-CLEAN-2", roles=("shell",))
@@ -86,8 +83,7 @@ def test_reaped_before_user_cleanups(shell):
     _register(sh, obj, "a", "b")
     d = sh.command(f"destroy {obj}", timeout=15)
     assert d.ok, d.result
-    assert d.events == [f"event reaped {obj} pid={pid} status=0",
-                        "event cleanup a ran", "event cleanup b ran"], d.events
+    assert d.typed_events == [Reaped(obj, pid, 0), CleanupRan("a"), CleanupRan("b")], d.events
 
 
 @case("CLEAN-006", "REQ-CLEAN-3", roles=("shell",))
@@ -98,22 +94,22 @@ def test_failing_cleanup_does_not_stop_others(shell):
     _register(sh, obj, "a", "b", "c", "d", "e", failing=("b", "d"))
     d = sh.command(f"destroy {obj}")
     assert d.ok, d.result
-    assert _cleanup_events(d.events) == ["a", "b", "c", "d", "e"], d.events
-    assert f"event reaped {obj} pid={pid} status=0" in d.events, d.events
+    assert cleanup_tags(d.typed_events) == ["a", "b", "c", "d", "e"], d.events
+    assert_reaped(d.typed_events, obj, pid, 0)
     assert sh.command("pid").ok
 
 
-@case("CLEAN-007", "REQ-CLEAN-3", roles=("shell",))
+@case("CLEAN-007", "REQ-CLEAN-3", roles=("shell",), conditions=("peer-dies",))
 def test_failing_cleanup_on_connection_loss(shell):
     """When the connection dies, a failing first cleanup does not stop the ones after it."""
     sh = shell()
     obj, pid = sh.spawn()
     _register(sh, obj, "x", "y", failing=("x",))
     os.kill(pid, signal.SIGKILL)
-    sh.expect_event(r"^event cleanup x ran$", 10)
-    sh.expect_event(r"^event cleanup y ran$", 10)
+    sh.expect_cleanup("x", 10)
+    sh.expect_cleanup("y", 10)
     assert sh.command("pid").ok
-    assert [t for t in _cleanup_events(sh.driver.events)] == ["x", "y"], sh.driver.events
+    assert cleanup_tags(sh.events()) == ["x", "y"], sh.events()
 
 
 @case("CLEAN-008", "REQ-CLEAN-5", roles=("shell",))
@@ -124,12 +120,12 @@ def test_all_destroy_events_before_ok(shell):
     _register(sh, obj, "p", "q", "r")
     d = sh.command(f"destroy {obj}")
     assert d.ok and d.result == f"ok destroyed {obj}", d.result
-    assert f"event reaped {obj} pid={pid} status=0" in d.events, d.events
-    assert _cleanup_events(d.events) == ["p", "q", "r"], d.events
+    assert_reaped(d.typed_events, obj, pid, 0)
+    assert cleanup_tags(d.typed_events) == ["p", "q", "r"], d.events
     after = sh.command("pid")
     assert not after.events, f"events after 'ok destroyed': {after.events}"
     assert sh.quit() == 0
-    assert len(sh.driver.events) == 4, sh.driver.events
+    assert len(sh.events()) == 4, sh.events()
 
 
 @case("CLEAN-009", "REQ-CLEAN-4", roles=("listener",), needs=("events", "echo"))
@@ -145,15 +141,15 @@ def test_echo_destroy_cleans_up_before_reply(listener, impl, evidence):
     # would write after the reply cannot be written any more.
     os.kill(ln.pid, signal.SIGSTOP)
     try:
-        m = ln.tracked.stdout.wait(impl.events["echo_destroyed"], 10, start=start)
+        m = ln.line_within(impl.events["echo_destroyed"], 10, start=start)
     finally:
         os.kill(ln.pid, signal.SIGCONT)
-    evidence.record("listener_lines", ln.tracked.lines()[start:])
+    evidence.record("listener_lines", ln.stdout_lines()[start:])
     assert m is not None, "the Echo destroyed line was not written before destroy replied"
     assert client.probe(), "the listener stopped answering after Echo.destroy"
 
 
-@case("CLEAN-010", "REQ-CLEAN-1", roles=("shell", "listener"))
+@case("CLEAN-010", "REQ-CLEAN-1", roles=("shell", "listener"), conditions=("combined",))
 def test_cleanups_on_connected_proxy(shell, listener):
     """Cleanups on a connected (not spawned) proxy run once, in order, on destroy; the listener goes on serving."""
     ln = listener()
@@ -161,16 +157,16 @@ def test_cleanups_on_connected_proxy(shell, listener):
     obj = sh.connect(ln.address)
     _register(sh, obj, "a", "b")
     assert sh.command(f"probe {obj}").ok
-    assert not _cleanup_events(sh.driver.events)
+    assert not cleanup_tags(sh.events())
     d = sh.command(f"destroy {obj}")
     assert d.ok, d.result
-    assert _cleanup_events(d.events) == ["a", "b"], d.events
+    assert cleanup_tags(d.typed_events) == ["a", "b"], d.events
     assert ln.connect().probe(), "the listener stopped serving"
     assert sh.quit() == 0
-    assert _ran(sh, "a") == 1 and _ran(sh, "b") == 1, sh.driver.events
+    assert _ran(sh, "a") == 1 and _ran(sh, "b") == 1, sh.events()
 
 
-@case("CLEAN-011", "REQ-CLEAN-1", roles=("shell",))
+@case("CLEAN-011", "REQ-CLEAN-1", roles=("shell",), conditions=("peer-dies", "combined"))
 def test_connected_proxy_server_goes_away(shell, peer, schemas, short_tmp):
     """When the suite's own server closes a shell's connection, its cleanups run once; destroy afterwards runs none."""
     server = peer.run(SuiteServer(schemas, os.path.join(short_tmp, "suite.sock")).start)
@@ -181,17 +177,17 @@ def test_connected_proxy_server_goes_away(shell, peer, schemas, short_tmp):
         assert sh.command(f"probe {obj}").ok
         assert server.open == 1
         peer.run(server.close)
-        sh.expect_event(rf"^event disconnected {obj}$", 10)
-        sh.expect_event(r"^event cleanup b ran$", 10)
+        sh.expect_disconnected(obj, 10)
+        sh.expect_cleanup("b", 10)
         d = sh.command(f"destroy {obj}")
         assert d.ok, d.result
         assert not d.events, d.events
-        assert _cleanup_events(sh.driver.events) == ["a", "b"], sh.driver.events
+        assert cleanup_tags(sh.events()) == ["a", "b"], sh.events()
     finally:
         peer.run(server.close)
 
 
-@case("CLEAN-012", "REQ-CLEAN-1", roles=("shell",))
+@case("CLEAN-012", "REQ-CLEAN-1", roles=("shell",), conditions=("combined",))
 def test_quit_runs_every_cleanup_once(shell):
     """quit destroys every held proxy (two children): each one's cleanups run once, before `ok bye`, and every child is reaped."""
     sh = shell()
@@ -200,6 +196,92 @@ def test_quit_runs_every_cleanup_once(shell):
         _register(sh, obj, f"k{obj}")
     assert sh.quit() == 0
     for obj, pid in kids:
-        assert _ran(sh, f"k{obj}") == 1, sh.driver.events
-        assert f"event reaped {obj} pid={pid} status=0" in sh.driver.events, sh.driver.events
-        assert wait_pid_exit(pid, 10)
+        assert _ran(sh, f"k{obj}") == 1, sh.events()
+        assert_reaped(sh.events(), obj, pid, 0)
+        assert_exits(pid, 10)
+
+
+# ---------------------------------------------------------------- the fault model (030-049)
+
+TRIALS = 70   # a race lost 10% of the time passes all 70 with probability 0.9**70 < 0.001
+
+
+def _tags(events) -> list[str]:
+    """The tags of the cleanups reported as run (typed events), in order."""
+    return cleanup_tags(events)
+
+
+@case("CLEAN-030", "REQ-CLEAN-5", roles=("shell",), conditions=("repeated",))
+def test_destroy_events_before_ok_seventy_times(shell, peer, schemas, short_tmp):
+    """70 connect/cleanup/destroy trials: each destroy's cleanup event comes before its `ok destroyed`, in the shell's one output stream, and none later.
+
+    The shell writes events and answers to one stream, so the order the suite
+    reads is the order of the writes. An implementation that lets a cleanup
+    run after it answered loses that race in some trials: with 70 trials, one
+    losing 10% of the time is caught with probability 1 - 0.9**70 > 99.9%."""
+    server = peer.run(SuiteServer(schemas, os.path.join(short_tmp, "c5.sock")).start)
+    try:
+        sh = shell()
+        for i in range(TRIALS):
+            c = sh.command(f"connect unix:{server.path}")
+            assert c.ok and not c.events, f"trial {i}: {c.result} {c.events}"
+            obj = c.words[2]
+            r = sh.command(f"cleanup {obj} t{i}")
+            assert r.ok and not r.events, f"trial {i}: late events {r.events}"
+            d = sh.command(f"destroy {obj}")
+            assert d.ok, d.result
+            assert d.typed_events == [CleanupRan(f"t{i}")], f"trial {i}: {d.events}"
+        after = sh.command("pid")
+        assert not after.events, f"events after the last 'ok destroyed': {after.events}"
+        assert len(sh.events()) == TRIALS, sh.events()[-5:]
+    finally:
+        peer.run(server.close)
+
+
+@case("CLEAN-031", "REQ-CLEAN-1", roles=("shell", "listener"), needs=("libmultiprocess",),
+      conditions=("combined",))
+def test_connected_cleanups_survive_disconnect_incoming(shell, listener, peer, schemas, short_tmp):
+    """Cleanups on a connected Init do not run when disconnect-incoming drops the shell's own clients; they run once, in order, on its destroy."""
+    from ipc_conformance.harness.roles import SuiteClients
+    ln = listener()
+    sh = shell()
+    path = f"{short_tmp}/in.sock"
+    assert sh.command(f"listen unix:{path}").ok
+    obj = sh.connect(ln.address)
+    for tag in ("a", "b"):
+        r = sh.command(f"cleanup {obj} {tag}")
+        assert r.ok and r.result == f"ok cleanup {tag}", r.result
+    suite = SuiteClients(peer, schemas)
+    try:
+        for c in [suite.connect(path) for _ in range(2)]:
+            assert "probe" in suite.probe(c)
+        d = sh.command("disconnect-incoming")
+        assert d.result == "ok disconnected 2", d.result
+        assert not _tags(d.typed_events), f"disconnect-incoming ran cleanups: {d.events}"
+        p = sh.command(f"probe {obj}")
+        assert p.ok, f"the connected Init was dropped: {p.result}"
+        assert not _tags(sh.events()), sh.events()
+        x = sh.command(f"destroy {obj}")
+        assert _tags(x.typed_events) == ["a", "b"], x.events
+        assert sh.quit() == 0
+        assert _tags(sh.events()) == ["a", "b"], sh.events()
+    finally:
+        suite.close()
+
+
+@case("CLEAN-050", "REQ-CLEAN-5", roles=("shell",), conditions=("repeated",))
+def test_reaped_before_destroyed_every_time(shell, procs, evidence):
+    """30 spawn/destroy trials: every time, the child's `event reaped` comes before its `ok destroyed`, never after it."""
+    sh = shell()
+    late = []
+    for trial in range(30):
+        obj, pid = sh.spawn()
+        d = sh.command(f"destroy {obj}")
+        assert d.result == f"ok destroyed {obj}", d.result
+        if Reaped(obj, pid, 0) not in d.typed_events:
+            late.append((trial, obj, d.events))
+    evidence.record("late_reaped_events", late)
+    assert not late, (f"{len(late)} of 30 destroys answered before their `event reaped`; "
+                      f"first: trial {late[0][0]}, object {late[0][1]}, events before the answer "
+                      f"{late[0][2]}")
+    assert not procs.leftovers()

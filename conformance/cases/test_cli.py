@@ -5,11 +5,8 @@ import os
 import re
 import signal
 
-import pexpect
-import psutil
-
 from ipc_conformance.conformance.case import case
-from ipc_conformance.harness.waits import WaitTimeout, wait_pid_exit
+from ipc_conformance.harness.verifiers import assert_exits, assert_not_zombie, assert_reaped
 
 BAD_IPCFD = ("abc", "1.5", "", "99999999999", "0x10", " 3")
 
@@ -92,7 +89,7 @@ def test_listening_line_names_full_path(listener, short_tmp, evidence):
     """A relative -ipcbind path is announced as `listening on unix:<datadir>/<path>`, and that socket accepts."""
     node = listener(address="unix:rel.sock")
     full = os.path.join(short_tmp, "rel.sock")
-    lines = node.tracked.lines()
+    lines = node.stdout_lines()
     evidence.record("stdout", lines)
     assert f"listening on unix:{full}" in lines, lines
     node.raw_connect().close()
@@ -105,13 +102,12 @@ def test_bind_error(listener, short_tmp, evidence):
     with open(blocker, "w") as f:
         f.write("not a directory\n")
     node = listener(address=f"unix:{blocker}/s.sock", wait_ready=False)
-    status = node.tracked.wait_exit(10)
-    node.tracked.stderr.join(5)
-    err = [l for l in node.tracked.stderr.lines if l.strip()]
-    evidence.record("run", {"status": status, "stdout": node.tracked.lines(), "stderr": err})
+    status = node.wait_exit(10)
+    err = [l for l in node.stderr_lines(settle=5) if l.strip()]
+    evidence.record("run", {"status": status, "stdout": node.stdout_lines(), "stderr": err})
     assert status != 0, "the node bound under a regular file and exited 0"
     assert err, "nothing on stderr"
-    assert not any(l.startswith("listening on") for l in node.tracked.lines())
+    assert not any(l.startswith("listening on") for l in node.stdout_lines())
     if status != 1 or not err[0].startswith("Error: "):
         evidence.non_strict(f"exit {status}, stderr {err[0]!r}: docs/programs.md says `Error: ...`, exit 1")
 
@@ -206,7 +202,7 @@ def test_list_format(shell):
     assert a.result == "ok list 2", a.result
     assert a.data == [f"held {o} spawned pid={p} state=live" for o, p in kids], a.data
     os.kill(kids[0][1], signal.SIGKILL)
-    sh.expect_event(rf"^event disconnected {kids[0][0]}$", 10)
+    sh.expect_disconnected(kids[0][0], 10)
     a = sh.command("list")
     assert a.data == [f"held {kids[0][0]} spawned pid={kids[0][1]} state=disconnected",
                       f"held {kids[1][0]} spawned pid={kids[1][1]} state=live"], a.data
@@ -229,20 +225,13 @@ def test_eof_is_quit(shell, evidence):
     """End of input on stdin with two children held: both reaped with status 0, then the shell exits 0."""
     sh = shell()
     kids = [sh.spawn() for _ in range(2)]
-    sh.driver.child.sendeof()
-    try:
-        sh.driver.child.expect(pexpect.EOF, timeout=10)
-    except pexpect.TIMEOUT:
-        raise WaitTimeout(f"shell pid {sh.pid} still running 10s after end of input",
-                          seen={"transcript_tail": sh.transcript[-1500:]}) from None
-    sh.driver.child.wait()
-    status = sh.driver.status()
+    sh.send_eof()
+    status = sh.wait_end(10, after="end of input")
     evidence.record("shell_status", status)
-    out = sh.transcript
     for obj, pid in kids:
-        assert f"event reaped {obj} pid={pid} status=0" in out, out[-1500:]
-        assert wait_pid_exit(pid, 10), f"child {obj} (pid {pid}) still running"
-        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        assert_reaped(sh.transcript_events(), obj, pid, 0)
+        assert_exits(pid, 10, f"(child {obj})")
+        assert_not_zombie(pid, f"(child {obj})")
     assert status == 0, f"the shell ended with {status} on end of input"
 
 

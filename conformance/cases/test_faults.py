@@ -119,7 +119,7 @@ def _attack_child(child, evidence, payload, *, half_close=False):
         c.sock.close()
     if status < 0:
         raise ImplementationCrashed(f"the child died of signal {-status} after bad input",
-                                    stderr=c.tracked.stderr_text())
+                                    stderr=c.stderr_text())
     return status
 
 
@@ -154,7 +154,8 @@ def _settle(node, sentinel, target, timeout=10):
         _probed(node, sentinel, "the sentinel client")
 
 
-@case("FAULT-007", "REQ-FAULT-3", roles=("listener",), needs=("libmultiprocess",))
+@case("FAULT-007", "REQ-FAULT-3", roles=("listener",), needs=("libmultiprocess",),
+      conditions=("repeated",))
 def test_thousand_cycles_leak_no_descriptor(listener, evidence):
     """1,000 raw connect/close cycles and a few real clients leave the listener's descriptor count where it was."""
     node = listener()
@@ -180,7 +181,8 @@ def test_thousand_cycles_leak_no_descriptor(listener, evidence):
     node.assert_alive()
 
 
-@case("FAULT-008", "REQ-FAULT-4", roles=("listener",), needs=("libmultiprocess", "echo"))
+@case("FAULT-008", "REQ-FAULT-4", roles=("listener",), needs=("libmultiprocess", "echo"),
+      conditions=("concurrent",))
 def test_five_hundred_calls_in_flight(listener):
     """500 echo calls pipelined on one connection without waiting are all answered, each with its own text."""
     node = listener()
@@ -199,7 +201,8 @@ def test_five_hundred_calls_in_flight(listener):
     node.assert_alive()
 
 
-@case("FAULT-009", "REQ-FAULT-5", roles=("listener",), needs=("libmultiprocess", "echo"))
+@case("FAULT-009", "REQ-FAULT-5", roles=("listener",), needs=("libmultiprocess", "echo"),
+      conditions=("peer-dies", "concurrent"))
 def test_client_leaves_with_calls_in_flight(listener, evidence):
     """A client that closes with hundreds of calls in flight does not crash the listener."""
     node = listener()

@@ -9,13 +9,15 @@ import asyncio
 import os
 import re
 import signal
-import socket
 import sys
 
 import capnp
 
 from ipc_conformance.conformance.case import case
+from ipc_conformance.harness import programs
 from ipc_conformance.harness.capnp_peer import Client, SuiteServer, kj_type
+from ipc_conformance.harness.roles import SuiteClients
+from ipc_conformance.harness.shell_events import Disconnected
 from ipc_conformance.harness.unix_sockets import backlog
 from ipc_conformance.harness.waits import WaitTimeout
 
@@ -54,32 +56,6 @@ def _answered_after(client, what, timeout=10):
     assert "probe" in name
 
 
-class SuiteClients:
-    """pycapnp clients of the suite on sockets it connected itself (for the
-    shell's listener, which has no ListenerHandle); closed at the end."""
-
-    def __init__(self, peer, schemas):
-        self.peer, self.schemas, self.clients = peer, schemas, []
-
-    def connect(self, path) -> Client:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(path)
-        client = self.peer.run(Client(self.schemas).connect_sock, s)
-        self.clients.append(client)
-        return client
-
-    def probe(self, client, timeout=10):
-        return self.peer.run(client.probe, timeout=timeout)
-
-    def close(self):
-        for client in self.clients:
-            try:
-                self.peer.run(client.close)
-            except Exception:
-                pass
-        self.clients.clear()
-
-
 def _disconnected(peer, client, timeout=10) -> str:
     """The kj error type of a call on ``client`` ('DISCONNECTED' when its
     connection was dropped); None when the call was answered."""
@@ -92,32 +68,16 @@ def _disconnected(peer, client, timeout=10) -> str:
     return peer.run(call, timeout=timeout)
 
 
-# A client in a process of its own, so that it can be SIGKILLed mid-session:
-# it connects, answers the probe once, prints the thread name, then holds the
-# connection (with its capabilities) until it is killed.
-_CLIENT_SCRIPT = r"""
-import asyncio, os, socket, sys
-import capnp
-schema_dir, init_schema, init_iface, path = sys.argv[1:5]
-init_mod = capnp.load(os.path.join(schema_dir, init_schema), imports=[schema_dir])
-async def main():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    s.setblocking(False)
-    stream = await capnp.AsyncIoStream.create_connection(sock=s)
-    rpc = capnp.TwoPartyClient(stream)
-    init = rpc.bootstrap().cast_as(getattr(init_mod, init_iface))
-    tmap = (await init.construct()).threadMap
-    thread = (await tmap.makeThread("doomed")).result
-    print((await thread.getName()).result, flush=True)
-    await asyncio.get_running_loop().create_future()
-asyncio.run(capnp.run(main()))
-"""
+# A client in a process of its own, so that it can be SIGKILLed mid-session
+# (harness/programs/doomed_client.py): it connects, answers the probe once,
+# prints the thread name, then holds the connection (with its capabilities)
+# until it is killed.
 
 
 # ---------------------------------------------------------------- many clients
 
-@case("LISTEN-002", "REQ-LISTEN-1", roles=("listener",), needs=("libmultiprocess",))
+@case("LISTEN-002", "REQ-LISTEN-1", roles=("listener",), needs=("libmultiprocess",),
+      conditions=("concurrent",))
 def test_twenty_concurrent_clients(listener, peer, short_tmp):
     """Twenty clients connected at once (limit raised to 32) are all answered, concurrently."""
     node = listener(address=f"unix:{short_tmp}/many.sock:max-connections=32")
@@ -142,14 +102,15 @@ def test_client_leaving_mid_session(listener, peer):
     node.assert_alive()
 
 
-@case("LISTEN-004", "REQ-LISTEN-2", roles=("listener",), needs=("libmultiprocess",))
+@case("LISTEN-004", "REQ-LISTEN-2", roles=("listener",), needs=("libmultiprocess",),
+      conditions=("peer-dies", "concurrent"))
 def test_client_killed_mid_session(listener, procs, impl, peer):
     """A client process SIGKILLed mid-session does not disturb the listener or the other clients."""
     node = listener()
     before = [node.connect() for _ in range(2)]
     _probe_all(peer, before)
     p = impl.protocol
-    doomed = procs.start([sys.executable, "-c", _CLIENT_SCRIPT, p.schema_dir, p.init_schema,
+    doomed = procs.start([sys.executable, "-c", programs.text("doomed_client.py"), p.schema_dir, p.init_schema,
                           p.init_interface, node.path], label="doomed client")
     doomed.wait_line("doomed", 20)
     doomed.signal(signal.SIGKILL)
@@ -162,7 +123,8 @@ def test_client_killed_mid_session(listener, procs, impl, peer):
 
 # ---------------------------------------------------------------- the limit
 
-@case("LISTEN-005", "REQ-LISTEN-3", roles=("listener",), needs=("libmultiprocess",))
+@case("LISTEN-005", "REQ-LISTEN-3", roles=("listener",), needs=("libmultiprocess",),
+      conditions=("at-limit",))
 def test_limit_holds_the_excess_in_the_backlog(listener, short_tmp):
     """With max-connections=2 the third client waits in the kernel backlog and is served when one leaves."""
     node = listener(address=f"unix:{short_tmp}/lim.sock:max-connections=2")
@@ -175,7 +137,8 @@ def test_limit_holds_the_excess_in_the_backlog(listener, short_tmp):
     _assert_waiting(node, 0, a)
 
 
-@case("LISTEN-006", "REQ-LISTEN-4", roles=("listener",), needs=("libmultiprocess",))
+@case("LISTEN-006", "REQ-LISTEN-4", roles=("listener",), needs=("libmultiprocess",),
+      conditions=("at-limit",))
 def test_default_limit_is_sixteen(listener, peer):
     """Without options the listener serves 16 clients; the 17th waits in the backlog until one leaves."""
     node = listener()
@@ -192,10 +155,10 @@ def test_max_connections_zero(listener, peer, schemas, short_tmp, evidence):
     """max-connections=0: what it means is recorded (no limit, refused, or another reading)."""
     node = listener(address=f"unix:{short_tmp}/zero.sock:max-connections=0", wait_ready=False)
     role = node.impl.roles["listener"]
-    ready = node.tracked.stdout.wait(role.ready_pattern, 20)
+    ready = node.line_within(role.ready_pattern, 20)
     if ready is None:
-        status = node.tracked.wait_exit(10)
-        evidence.record("stderr", node.tracked.stderr_text()[-400:])
+        status = node.wait_exit(10)
+        evidence.record("stderr", node.stderr_text()[-400:])
         evidence.informational(f"max-connections=0 refused at bind (exit status {status})")
         return
     node.path = (ready.groupdict().get("address") or "").partition(":")[2] or f"{short_tmp}/zero.sock"
@@ -224,7 +187,8 @@ def test_max_connections_zero(listener, peer, schemas, short_tmp, evidence):
     node.assert_alive()
 
 
-@case("LISTEN-008", "REQ-LISTEN-10", roles=("listener",), needs=("libmultiprocess",))
+@case("LISTEN-008", "REQ-LISTEN-10", roles=("listener",), needs=("libmultiprocess",),
+      conditions=("at-limit", "repeated"))
 def test_accepts_again_after_being_at_the_limit(listener, short_tmp):
     """After being full three times over, the listener still serves new clients up to its limit, no more."""
     node = listener(address=f"unix:{short_tmp}/again.sock:max-connections=2")
@@ -241,7 +205,8 @@ def test_accepts_again_after_being_at_the_limit(listener, short_tmp):
     assert "probe" in last.probe()
 
 
-@case("LISTEN-009", "REQ-LISTEN-6", roles=("listener",), needs=("libmultiprocess",))
+@case("LISTEN-009", "REQ-LISTEN-6", roles=("listener",), needs=("libmultiprocess",),
+      conditions=("at-limit", "peer-dies"))
 def test_client_gone_before_accept(listener, short_tmp):
     """At capacity, a queued client that closes before being accepted does not stop the listener."""
     node = listener(address=f"unix:{short_tmp}/gone.sock:max-connections=1")
@@ -288,7 +253,8 @@ def test_disconnect_incoming_drops_clients(shell, peer, schemas, short_tmp):
         suite.close()
 
 
-@case("LISTEN-011", "REQ-LISTEN-7", roles=("shell",), needs=("libmultiprocess",))
+@case("LISTEN-011", "REQ-LISTEN-7", roles=("shell",), needs=("libmultiprocess",),
+      conditions=("combined",))
 def test_disconnect_incoming_keeps_outgoing(shell, peer, schemas, short_tmp):
     """disconnect-incoming keeps the shell's spawned child and its outgoing connection."""
     sh = shell()
@@ -303,7 +269,7 @@ def test_disconnect_incoming_keeps_outgoing(shell, peer, schemas, short_tmp):
         assert "probe" in suite.probe(client)
         a = sh.command("disconnect-incoming")
         assert a.result == "ok disconnected 1", a.result
-        assert not any(e.startswith("event disconnected") for e in a.events), a.events
+        assert not any(isinstance(e, Disconnected) for e in a.typed_events), a.events
         assert sh.command(f"probe {kid}").ok, "the spawned child was dropped"
         assert sh.command(f"probe {out}").ok, "the outgoing connection was dropped"
         assert server.open == 1, f"the suite's server sees {server.open} open connections"
@@ -314,7 +280,8 @@ def test_disconnect_incoming_keeps_outgoing(shell, peer, schemas, short_tmp):
         peer.run(server.close)
 
 
-@case("LISTEN-012", "REQ-LISTEN-7", roles=("shell",), needs=("libmultiprocess",))
+@case("LISTEN-012", "REQ-LISTEN-7", roles=("shell",), needs=("libmultiprocess",),
+      conditions=("repeated",))
 def test_listener_accepts_after_disconnect_incoming(shell, peer, schemas, short_tmp):
     """After disconnect-incoming the shell's listener goes on accepting and serving new clients."""
     sh = shell()
@@ -333,7 +300,8 @@ def test_listener_accepts_after_disconnect_incoming(shell, peer, schemas, short_
         suite.close()
 
 
-@case("LISTEN-013", "REQ-LISTEN-8", roles=("shell", "listener"), needs=("libmultiprocess",))
+@case("LISTEN-013", "REQ-LISTEN-8", roles=("shell", "listener"), needs=("libmultiprocess",),
+      conditions=("combined",))
 def test_destroying_a_connected_init_leaves_the_listener(shell, listener):
     """The shell connects to a listening node and destroys that Init: the node goes on serving the others."""
     node = listener()
@@ -393,5 +361,235 @@ def _wait_count(node, pattern, count, start, timeout=10):
     index = start
     for _ in range(count):
         node.wait_line(pattern, timeout, start=index)      # WaitTimeout names what it saw
-        lines = node.tracked.lines()
+        lines = node.stdout_lines()
         index = next(i for i in range(index, len(lines)) if rx.search(lines[i])) + 1
+
+
+# ---------------------------------------------------------------- the fault model (030-049)
+
+from ipc_conformance.harness.exhaustion import event_numbers, exhausted, settle_fds  # noqa: E402
+
+
+@case("LISTEN-030", "REQ-LISTEN-2", roles=("listener",), needs=("libmultiprocess",),
+      conditions=("exhausted",))
+def test_accept_fails_with_emfile_then_recovers(listener, evidence):
+    """With its descriptors exhausted (accept fails with EMFILE) the listener lives and serves its client; raised again, it accepts the waiting client and new ones.
+
+    The listener's RLIMIT_NOFILE is lowered from outside to its lowest free
+    descriptor number, so the accept of the next client cannot get one."""
+    node = listener()
+    a = node.connect()
+    _sync(node, a)
+    base = node.num_fds()
+    with exhausted(node.pid):
+        waiting = node.connect()          # queued by the kernel; its accept fails
+        _sync(node, a)                    # the listener had its turn to try
+        evidence.record("while_exhausted", {"backlog": backlog(node.path), "fds": node.num_fds()})
+        assert "probe" in node.answered(a.probe, "the served client while exhausted")
+    _answered_after(waiting, "after RLIMIT_NOFILE was raised again")
+    fresh = node.connect()
+    _answered_after(fresh, "a new client after the exhaustion")
+    assert backlog(node.path) == 0
+    fresh.close()
+    waiting.close()
+    settle_fds(node.pid, base, lambda: _sync(node, a))
+    node.assert_alive()
+
+
+@case("LISTEN-031", "REQ-LISTEN-10", roles=("listener",), needs=("libmultiprocess", "events"),
+      conditions=("exhausted", "at-limit"))
+def test_at_limit_and_exhausted_then_accepts_again(listener, impl, short_tmp, evidence):
+    """At its limit, a client leaving while descriptors are exhausted does not stop the listener: once raised it takes the waiting client, and holds the limit again."""
+    node = listener(address=f"unix:{short_tmp}/ex.sock:max-connections=2")
+    s, a = node.connect(), node.connect()
+    _sync(node, s)
+    _sync(node, a)
+    waiting = node.connect()
+    _assert_waiting(node, 1, s)
+    with exhausted(node.pid):
+        start = node.line_count()
+        a.close()                         # a slot frees: the accept of `waiting` fails
+        node.wait_line(impl.events["closed"], 10, start=start)
+        _sync(node, s)
+        evidence.record("backlog_while_exhausted", backlog(node.path))
+    _answered_after(waiting, "after RLIMIT_NOFILE was raised again")
+    over = node.connect()
+    _assert_waiting(node, 1, s)           # the limit holds again: s and waiting are served
+    waiting.close()
+    _answered_after(over, "after a client left, past the exhaustion")
+
+
+@case("LISTEN-032", "REQ-LISTEN-7", roles=("shell",), needs=("libmultiprocess",),
+      conditions=("combined", "at-limit"))
+def test_disconnect_incoming_at_the_limit(shell, peer, schemas, short_tmp):
+    """With max-connections=1, disconnect-incoming drops the served client only; the one waiting in the backlog is then accepted and served."""
+    sh = shell()
+    path = f"{short_tmp}/one.sock"
+    a = sh.command(f"listen unix:{path}:max-connections=1")
+    assert a.ok and a.result == f"ok listening unix:{path}", a.result
+    suite = SuiteClients(peer, schemas)
+    try:
+        served = suite.connect(path)
+        assert "probe" in suite.probe(served)
+        queued = suite.connect(path)
+        assert backlog(path) == 1, "the second client was accepted past max-connections=1"
+        d = sh.command("disconnect-incoming")
+        assert d.result == "ok disconnected 1", d.result
+        assert _disconnected(peer, served) == "DISCONNECTED"
+        assert "probe" in suite.probe(queued), "the waiting client was not served after the drop"
+        assert backlog(path) == 0
+        third = suite.connect(path)
+        assert backlog(path) == 1, "past the limit after disconnect-incoming"
+        assert sh.command("disconnect-incoming").result == "ok disconnected 1"
+        assert "probe" in suite.probe(third)
+    finally:
+        suite.close()
+
+
+@case("LISTEN-033", "REQ-LISTEN-10", roles=("shell",), needs=("libmultiprocess",),
+      conditions=("combined", "at-limit", "repeated"))
+def test_reconnects_after_disconnect_incoming_at_the_limit(shell, peer, schemas, short_tmp):
+    """Eight rounds of filling max-connections=2 (a third client waiting), disconnect-incoming, and the waiting client served: the limit holds each round."""
+    sh = shell()
+    path = f"{short_tmp}/rc.sock"
+    assert sh.command(f"listen unix:{path}:max-connections=2").ok
+    suite = SuiteClients(peer, schemas)
+    try:
+        carried = None                    # the client let in by the last drop
+        for round_ in range(8):
+            fill = [suite.connect(path) for _ in range(1 if carried else 2)]
+            active = fill + ([carried] if carried else [])
+            for c in active:
+                assert "probe" in suite.probe(c), f"round {round_}"
+            carried = suite.connect(path)
+            assert backlog(path) == 1, f"round {round_}: {backlog(path)} waiting, 1 expected"
+            d = sh.command("disconnect-incoming")
+            assert d.result == "ok disconnected 2", f"round {round_}: {d.result}"
+            assert "probe" in suite.probe(carried), f"round {round_}: the waiting client"
+        assert sh.command("disconnect-incoming").result == "ok disconnected 1"
+    finally:
+        suite.close()
+
+
+@case("LISTEN-034", "REQ-LISTEN-3", roles=("listener",), needs=("libmultiprocess",),
+      conditions=("concurrent", "at-limit"))
+def test_limit_plus_one_arrive_at_once(listener, peer, schemas, short_tmp):
+    """Five clients connecting at the same moment (a barrier) to max-connections=4: exactly four are served, one waits and is served when one leaves; three rounds."""
+    import threading
+    node = listener(address=f"unix:{short_tmp}/at.sock:max-connections=4")
+    for round_ in range(3):
+        barrier = threading.Barrier(5)
+        socks, errors = [None] * 5, []
+
+        def arrive(i):
+            barrier.wait(10)
+            try:
+                socks[i] = node.raw_connect()
+            except Exception as e:       # reported below
+                errors.append(e)
+        threads = [threading.Thread(target=arrive, args=(i,)) for i in range(5)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        assert not errors, errors
+        clients = [peer.run(Client(schemas).connect_sock, s) for s in socks]
+        node.clients.extend(clients)
+
+        async def four_then_one():
+            tasks = [asyncio.ensure_future(c.probe()) for c in clients]
+            done = set()
+            while len(done) < 4:
+                new, _ = await asyncio.wait(set(tasks) - done, timeout=10,
+                                            return_when=asyncio.FIRST_COMPLETED)
+                if not new:
+                    break
+                done |= new
+            return tasks, done
+        tasks, done = peer.run(four_then_one, timeout=30)
+        assert len(done) == 4, f"round {round_}: {len(done)} of 5 clients served, 4 expected"
+        served = [clients[i] for i, t in enumerate(tasks) if t in done]
+        rest = [i for i, t in enumerate(tasks) if t not in done]
+        peer.run(served[0].probe)          # a round trip: the listener had its turn
+        assert backlog(node.path) == 1, f"round {round_}: {backlog(node.path)} waiting"
+        assert not tasks[rest[0]].done(), f"round {round_}: the fifth client was served"
+        peer.run(served[0].close)
+
+        async def last():
+            return await asyncio.wait_for(tasks[rest[0]], 10)
+        assert "probe" in peer.run(last, timeout=15), f"round {round_}"
+        for c in clients:
+            peer.run(c.close)
+        node.clients.clear()
+    node.assert_alive()
+
+
+def _cycle_events(node, impl, evidence, count, connect_all):
+    """``connect_all()`` makes ``count`` raw connect/close cycles; every one
+    must be reported accepted and closed once, the numbers 1..count."""
+    accepted, closed = impl.events.get("accepted"), impl.events.get("closed")
+    assert accepted and closed, f"[events] lacks accepted/closed: {impl.events}"
+    start = node.line_count()
+    connect_all()
+    _wait_count(node, closed, count, start, timeout=20)
+    lines = node.stdout_lines()[start:]
+    acc, clo = event_numbers(lines, accepted), event_numbers(lines, closed)
+    evidence.record("event_numbers", {"accepted": acc[:10] + ["..."] + acc[-5:],
+                                      "closed_count": len(clo)})
+    assert len(acc) == count, f"{len(acc)} accepted lines for {count} connections"
+    if None in acc or None in clo:
+        evidence.non_strict("the events name no connection number")
+        return acc
+    assert sorted(acc) == list(range(1, count + 1)), \
+        f"accepted numbers are not 1..{count} once each: {acc[:20]}"
+    assert sorted(clo) == sorted(acc), "closed numbers differ from the accepted ones"
+    return acc
+
+
+@case("LISTEN-035", "REQ-LISTEN-11", roles=("listener",), needs=("events",),
+      conditions=("repeated",))
+def test_two_hundred_cycles_numbered_once(listener, impl, evidence):
+    """200 clients one after another: each is reported accepted and closed once, numbered 1..200 in order; the listener's descriptor count comes back."""
+    node = listener()
+    base = node.num_fds()
+
+    def cycles():
+        for i in range(200):
+            node.answered(node.raw_connect, f"connect number {i + 1}").close()
+    acc = _cycle_events(node, impl, evidence, 200, cycles)
+    if None not in acc:
+        assert acc == list(range(1, 201)), f"accepted out of order: {acc[:20]}"
+    sentinel = node.connect()
+    settle_fds(node.pid, base + 1, lambda: node.answered(sentinel.ping, "the sentinel"))
+    node.assert_alive()
+
+
+@case("LISTEN-036", "REQ-LISTEN-11", roles=("listener",), needs=("events",),
+      conditions=("concurrent", "repeated"))
+def test_concurrent_cycles_numbered_once(listener, impl, evidence):
+    """160 clients from 8 threads at once (a barrier): each is reported accepted and closed once, the numbers exactly 1..160."""
+    import threading
+    node = listener(address=None)
+    base = node.num_fds()
+
+    def burst():
+        barrier = threading.Barrier(8)
+        errors = []
+
+        def run():
+            barrier.wait(10)
+            for _ in range(20):
+                try:
+                    node.raw_connect().close()
+                except Exception as e:
+                    errors.append(e)
+        threads = [threading.Thread(target=run) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors, errors[:3]
+    _cycle_events(node, impl, evidence, 160, burst)
+    sentinel = node.connect()
+    settle_fds(node.pid, base + 1, lambda: node.answered(sentinel.ping, "the sentinel"))
+    node.assert_alive()

@@ -159,7 +159,8 @@ def test_echo_returns_text_unchanged(child, evidence):
         assert got == text, f"echo({text[:40]!r}) returned {got[:40]!r}"
 
 
-@case("PROTO-006", "REQ-PROTO-3", roles=("child",), needs=("libmultiprocess", "echo"))
+@case("PROTO-006", "REQ-PROTO-3", roles=("child",), needs=("libmultiprocess", "echo"),
+      conditions=("at-limit",))
 def test_echo_one_megabyte(child, evidence):
     """Echo returns a 1 MiB text (ASCII with multi-byte characters spread in) unchanged."""
     block = "0123456789abcdef" * 63 + "0123" + "\u00e9\u2014\u65e5\U0001F680"       # 1024 bytes as UTF-8
@@ -328,3 +329,24 @@ def test_probes_over_listener_connection(listener, schemas, impl, short_tmp, evi
     _check_error_answer(*out["unknown"], "unknown_method", evidence)
     assert out.get("echo", True), "echo changed a text over the listener connection"
     assert "probe" in out["probe_after"]
+
+
+@case("PROTO-050", "REQ-PROTO-3", roles=("shell", "listener"), needs=("libmultiprocess", "echo"),
+      conditions=("repeated",))
+def test_echo_on_each_new_connection(shell, listener, evidence):
+    """Six connect/echo/destroy cycles from the shell: each new connection (on a reused descriptor number) gets its own Echo, which answers its own text."""
+    node = listener()
+    sh = shell()
+    seen = []
+    for i in range(6):
+        obj = sh.connect(node.address)
+        text = f"round-{i}-of-{obj}"
+        a = sh.command(f"echo {obj} {text}")
+        seen.append((obj, a.result))
+        assert a.result == f"ok echo {text}", (
+            f"cycle {i}: echo on the new object {obj} answered {a.result!r}, expected "
+            f"'ok echo {text}' (an Echo of an earlier, destroyed connection?)")
+        d = sh.command(f"destroy {obj}")
+        assert d.result == f"ok destroyed {obj}", d.result
+    evidence.record("echo_cycles", seen)
+    node.assert_alive()

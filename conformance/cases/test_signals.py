@@ -7,10 +7,11 @@ import os
 import re
 import signal
 
-import pexpect
-
 from ipc_conformance.conformance.case import case
+from ipc_conformance.harness import programs
 from ipc_conformance.harness.processes import ImplementationCrashed
+from ipc_conformance.harness.shell_events import reaped_of
+from ipc_conformance.harness.verifiers import assert_exits, assert_reaped
 from ipc_conformance.harness.waits import WaitTimeout, wait_pid_exit
 
 DASH = "\u2014"
@@ -24,14 +25,14 @@ def _sigint_note(c, start=0):
     """The child's next stdout line about SIGINT; a child that ended
     instead fails the case as a crash (or a failure), not as a timeout."""
     try:
-        return c.tracked.wait_line("SIGINT", 10, start=start)
+        return c.wait_line("SIGINT", 10, start=start)
     except WaitTimeout:
-        if not c.tracked.stdout.closed:
+        if not c.stdout_closed():
             raise
         status = c.wait_exit(10)
         if status < 0:
             raise ImplementationCrashed(f"the child (pid {c.pid}) was killed by the SIGINT "
-                                        f"(status {status})", stderr=c.tracked.stderr_text()) from None
+                                        f"(status {status})", stderr=c.stderr_text()) from None
         raise AssertionError(f"the child (pid {c.pid}) exited with {status} on SIGINT") from None
 
 
@@ -47,13 +48,14 @@ def test_child_survives_sigint(child, evidence):
     assert "probe" in c.probe()
     c.signal(signal.SIGINT)
     _sigint_note(c)                            # the handler ran (wording: SIG-003)
-    assert c.tracked.poll_exit() is None, f"the child died of SIGINT: status {c.tracked.poll_exit()}"
+    assert c.exit_status() is None, f"the child died of SIGINT: status {c.exit_status()}"
     assert "probe" in c.probe(), "the child stopped answering after SIGINT"
     c.close()
     assert c.wait_exit(10) == 0
 
 
-@case("SIG-002", "REQ-SIG-1", roles=("child",), needs=("libmultiprocess",))
+@case("SIG-002", "REQ-SIG-1", roles=("child",), needs=("libmultiprocess",),
+      conditions=("repeated",))
 def test_child_survives_sigint_repeated(child, evidence):
     """Five SIGINTs in a row, each waited for: the child notes each, answers between them, exits 0 on close."""
     c = child()
@@ -109,7 +111,7 @@ def test_sigint_to_process_group(shell, impl, evidence):
     if shell_alive:
         assert sh.quit() == 0
         for obj, pid in kids:
-            assert f"event reaped {obj} pid={pid} status=0" in sh.driver.events, sh.driver.events
+            assert_reaped(sh.events(), obj, pid, 0)
     else:
         # The shell ended (how is the implementation's choice: both the
         # reference's shell and the C++ one die of the SIGINT); the kernel says how.
@@ -118,16 +120,17 @@ def test_sigint_to_process_group(shell, impl, evidence):
         # The suite is the subreaper, so they are ours to wait for, unless the
         # shell reaped them itself before it died (then it reported them).
         for obj, pid in kids:
-            assert wait_pid_exit(pid, 10), f"child {obj} (pid {pid}) outlived its parent by 10s"
+            assert_exits(pid, 10, f"(child {obj}, once its parent was gone)")
         _drain(sh)
         for obj, pid in kids:
             try:
                 _, status = os.waitpid(pid, 0)
             except ChildProcessError:
-                m = re.search(rf"^event reaped {obj} pid={pid} status=(-?\d+)$", sh.transcript, re.M)
-                assert m, f"child {obj} (pid {pid}) was reaped by the shell, which did not report it"
-                evidence.append("reaped_by_shell", {"pid": pid, "status": m.group(1)})
-                assert m.group(1) == "0", f"child {obj} (pid {pid}) ended with status {m.group(1)}"
+                reported = [e for e in reaped_of(sh.transcript_events(), obj) if e.pid == pid]
+                assert reported, f"child {obj} (pid {pid}) was reaped by the shell, which did not report it"
+                evidence.append("reaped_by_shell", {"pid": pid, "status": str(reported[0].status)})
+                assert reported[0].status == 0, \
+                    f"child {obj} (pid {pid}) ended with status {reported[0].status}"
                 continue
             evidence.append("orphan_status", {"pid": pid, "status": status})
             how = (f"was killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
@@ -172,10 +175,7 @@ def _exit_of(pid: int) -> str:
 
 def _drain(sh):
     """Read the shell's output to its end (the children's notes included)."""
-    try:
-        sh.driver.child.expect(pexpect.EOF, timeout=10)
-    except (pexpect.TIMEOUT, pexpect.EOF, OSError, ValueError):
-        pass
+    sh.drain(10)
 
 
 def _listener_stop_case(listener, evidence, sig):
@@ -212,13 +212,8 @@ def _mask_has(mask_hex: str, sig: int) -> bool:
 # Records the dispositions the child was started with (a shell script: an
 # interpreter would change SIGPIPE before any of our code ran), then becomes
 # the probe child, which serves until its parent closes: the case needs no
-# other behaviour of the implementation than a plain spawn and destroy.
-_SIG_PROBE = """#!/bin/sh
-while IFS= read -r line; do
-  case "$line" in Sig*) echo "$line";; esac
-done < /proc/$$/status > '{out}'
-exec "$(dirname "$0")/probe-child" "$@"
-"""
+# other behaviour of the implementation than a plain spawn and destroy:
+# harness/programs/sig_probe.sh.
 
 
 @case("SIG-007", "REQ-SIG-4", roles=("shell",))
@@ -228,11 +223,11 @@ def test_child_signal_dispositions(shell, evidence):
     out = os.path.join(sh.exe_dir, "sig-masks.txt")
     script = os.path.join(sh.exe_dir, "sig-probe")
     with open(script, "w") as f:
-        f.write(_SIG_PROBE.format(out=out))
+        f.write(programs.text("sig_probe.sh").format(out=out))
     os.chmod(script, 0o755)
     obj, pid = sh.spawn("sig-probe")
     d = sh.command(f"destroy {obj}")
-    assert f"event reaped {obj} pid={pid} status=0" in d.events, d.events
+    assert_reaped(d.typed_events, obj, pid, 0)
     with open(out) as f:
         masks = dict(line.replace("\t", " ").split(":", 1) for line in f.read().splitlines())
     masks = {k: v.strip() for k, v in masks.items()}
@@ -255,4 +250,4 @@ def test_sigint_to_child_held_by_shell(shell, impl):
     assert sh.command(f"probe {obj}").ok, "the child stopped answering after SIGINT"
     a = sh.command(f"destroy {obj}")
     assert a.ok, a.result
-    assert f"event reaped {obj} pid={pid} status=0" in a.events, a.events
+    assert_reaped(a.typed_events, obj, pid, 0)

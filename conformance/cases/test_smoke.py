@@ -1,5 +1,6 @@
 """One case per role that says in seconds whether a manifest is usable."""
 from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.verifiers import assert_reaped
 
 
 @case("PROTO-001", "REQ-PROTO-1", roles=("child",), needs=("libmultiprocess",), smoke=True)
@@ -24,5 +25,5 @@ def test_shell_spawns_and_destroys_the_probe_child(shell):
     assert sh.command(f"probe {obj}").ok
     a = sh.command(f"destroy {obj}")
     assert a.ok, a.result
-    assert any(e == f"event reaped {obj} pid={pid} status=0" for e in a.events), a.events
+    assert_reaped(a.typed_events, obj, pid, 0)
     assert sh.quit() == 0

@@ -20,20 +20,22 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ipc_conformance.conformance.outcome import (BAD_KINDS, CATCHING_KINDS, EXIT_INCOMPLETE, KINDS,
+                                                CaseRecord, Kind, Run, as_run)
 from ipc_conformance.conformance.report import json_report as jr
 
 COLOURS = {  # kind: (background, text)
-    jr.FAIL: ("#d32f2f", "#ffffff"),
-    jr.TIMEOUT: ("#e65100", "#ffffff"),
-    jr.CRASH: ("#6a1b9a", "#ffffff"),
-    jr.UNEXPECTED_PASS: ("#c2185b", "#ffffff"),
-    jr.FLAKY: ("#f9a825", "#000000"),
-    jr.EXPECTED_FAIL: ("#f6dcdc", "#7a2323"),
-    jr.NON_STRICT: ("#eef3c2", "#4d5400"),
-    jr.INFORMATIONAL: ("#dbe9f7", "#1c4a78"),
-    jr.NOT_CLAIMED: ("#f3ecf8", "#5b3a78"),
-    jr.UNIMPLEMENTED: ("#ececec", "#6b6b6b"),
-    jr.PASS: ("#d8f0dd", "#1b5e20"),
+    Kind.FAIL: ("#d32f2f", "#ffffff"),
+    Kind.TIMEOUT: ("#e65100", "#ffffff"),
+    Kind.CRASH: ("#6a1b9a", "#ffffff"),
+    Kind.UNEXPECTED_PASS: ("#c2185b", "#ffffff"),
+    Kind.FLAKY: ("#f9a825", "#000000"),
+    Kind.EXPECTED_FAIL: ("#f6dcdc", "#7a2323"),
+    Kind.NON_STRICT: ("#eef3c2", "#4d5400"),
+    Kind.INFORMATIONAL: ("#dbe9f7", "#1c4a78"),
+    Kind.NOT_CLAIMED: ("#f3ecf8", "#5b3a78"),
+    Kind.UNIMPLEMENTED: ("#ececec", "#6b6b6b"),
+    Kind.PASS: ("#d8f0dd", "#1b5e20"),
 }
 # Evidence keys shown first, in this order; the rest follow alphabetically,
 # and the traceback and captured output come last.
@@ -150,78 +152,77 @@ def _evidence_keys(ev: dict) -> list[str]:
     return first + middle + last
 
 
-def render_cell_body(rec: dict, label: str) -> str:
-    kind = rec.get("kind", "?")
-    parts = [f"<div class='small muted'>{esc(label)} &middot; {esc(rec.get('key') or rec.get('nodeid'))}"
-             f" &middot; {badge(kind)} &middot; {float(rec.get('duration') or 0):.3f}s</div>"]
-    msg = rec.get("message")
-    if msg:
-        cls = "msg" if kind in jr.BAD_KINDS or kind == jr.EXPECTED_FAIL else "msg okmsg"
-        parts.append(f"<h4>message</h4><div class='{cls}'>{esc(msg)}</div>")
-    if rec.get("observed_kind"):
-        parts.append(f"<div class='small'>observed: {badge(rec['observed_kind'])}</div>")
-    if rec.get("expectation"):
-        exp = rec["expectation"]
+def render_cell_body(rec: CaseRecord, label: str) -> str:
+    kind = rec.kind or "?"
+    parts = [f"<div class='small muted'>{esc(label)} &middot; {esc(rec.label)}"
+             f" &middot; {badge(kind)} &middot; {float(rec.duration or 0):.3f}s</div>"]
+    if rec.message:
+        cls = "msg" if kind in BAD_KINDS or kind == Kind.EXPECTED_FAIL else "msg okmsg"
+        parts.append(f"<h4>message</h4><div class='{cls}'>{esc(rec.message)}</div>")
+    if rec.observed_kind:
+        parts.append(f"<div class='small'>observed: {badge(rec.observed_kind)}</div>")
+    if rec.expectation:
+        exp = rec.expectation
         parts.append(f"<h4>manifest expectation</h4><div>{esc(exp.get('result'))}: "
                      f"{esc(exp.get('reason'))}</div>")
-    if rec.get("requirement"):
-        layer = f" (layer: {rec['layer']})" if rec.get("layer") else ""
-        parts.append(f"<h4>requirement {esc(rec['requirement'])}{esc(layer)}</h4>"
-                     f"<div>{esc(rec.get('requirement_text') or '(text not found in docs/spec.md)')}</div>")
-    if rec.get("process_verdict") is not None:
-        parts.append("<h4>process verdict</h4>" + render_value(rec["process_verdict"]))
-    if rec.get("repeats"):
+    if rec.requirement:
+        layer = f" (layer: {rec.layer})" if rec.layer else ""
+        parts.append(f"<h4>requirement {esc(rec.requirement)}{esc(layer)}</h4>"
+                     f"<div>{esc(rec.requirement_text or '(text not found in docs/spec.md)')}</div>")
+    if rec.process_verdict is not None:
+        parts.append("<h4>process verdict</h4>" + render_value(rec.process_verdict))
+    if rec.repeats:
         rows = "".join(f"<tr><td>{i}</td><td>{badge(r.get('kind', '?'))}</td>"
                        f"<td>{float(r.get('duration') or 0):.3f}s</td><td>{esc(r.get('message'))}</td></tr>"
-                       for i, r in enumerate(rec["repeats"], 1))
+                       for i, r in enumerate(rec.repeats, 1))
         parts.append(f"<h4>repeats</h4><table><tr><th>#</th><th>kind</th><th>duration</th>"
                      f"<th>message</th></tr>{rows}</table>")
-    ev = rec.get("evidence") or {}
+    ev = rec.evidence or {}
     for key in _evidence_keys(ev):
         parts.append(f"<h4>{esc(key)}</h4>{render_value(ev[key])}")
-    where = rec.get("file")
-    parts.append(f"<div class='small muted'>{esc(rec.get('nodeid'))}"
-                 + (f" &middot; {esc(where)}:{esc(rec.get('line'))}" if where else "") + "</div>")
+    parts.append(f"<div class='small muted'>{esc(rec.nodeid)}"
+                 + (f" &middot; {esc(rec.file)}:{esc(rec.line)}" if rec.file else "") + "</div>")
     return "<div class='ev'>" + "".join(parts) + "</div>"
 
 
-def _summary_section(runs: list[dict], labels: list[str]) -> str:
-    head = "".join(f"<th>{badge(k)}</th>" for k in jr.KINDS)
+def _summary_section(runs: list[Run], labels: list[str]) -> str:
+    head = "".join(f"<th>{badge(k)}</th>" for k in KINDS)
     rows = []
     for label, run in zip(labels, runs):
-        impl = run.get("implementation") or {}
-        summary = run.get("summary") or jr.tally(run.get("cases", []))
+        impl = run.implementation or {}
+        summary = run.summary or jr.tally(run.cases)
         total = sum(summary.values()) or 1
         bar = "".join(
             f'<span style="width:{100.0 * summary.get(k, 0) / total:.2f}%;background:{COLOURS[k][0]}"'
             f' title="{esc(k)}: {summary.get(k, 0)}"></span>'
-            for k in jr.KINDS if summary.get(k, 0))
+            for k in KINDS if summary.get(k, 0))
         counts = "".join(
             f"<td class='num{' zero' if not summary.get(k, 0) else ''}'>{summary.get(k, 0)}</td>"
-            for k in jr.KINDS)
+            for k in KINDS)
         status = jr.run_exit_status(run)
         status_text = {0: "passed", 1: "FAILED", 2: "INCOMPLETE"}.get(status, f"status {status}")
         incomplete = ""
-        if (run.get("executed") or 0) < (run.get("selected") or 0):
-            incomplete = (f"<div class='status-bad small'>only {run.get('executed')} of "
-                          f"{run.get('selected')} selected cases finished</div>")
-        kind = impl.get("kind", "implementation")
+        if (run.executed or 0) < (run.selected or 0):
+            incomplete = (f"<div class='status-bad small'>only {run.executed} of "
+                          f"{run.selected} selected cases finished</div>")
+        kind = run.kind
         rows.append(
             f"<tr><td><b>{esc(label)}</b>{' <span class=small>(mutant)</span>' if kind == 'mutant' else ''}"
             f"<div class='small muted'>{esc(impl.get('manifest', ''))}</div>"
             f"<div class='bar'>{bar}</div></td>"
-            f"<td class='num'>{esc(run.get('selected'))}</td><td class='num'>{esc(run.get('executed'))}</td>"
+            f"<td class='num'>{esc(run.selected if run.has('selected') else None)}</td>"
+            f"<td class='num'>{esc(run.executed if run.has('executed') else None)}</td>"
             f"{counts}<td class='{'status-ok' if status == 0 else 'status-bad'}'>{status_text}"
             f" (exit {status}){incomplete}</td>"
-            f"<td class='small'>{esc(run.get('started', ''))}<br>{float(run.get('duration') or 0):.1f}s"
+            f"<td class='small'>{esc(run.started)}<br>{float(run.duration or 0):.1f}s"
             f"{_run_details(run)}</td></tr>")
     return ("<h2 id='summary'>Summary</h2><table class='summary'><tr><th>implementation</th>"
             f"<th>selected</th><th>executed</th>{head}<th>verdict</th><th>run</th></tr>"
             + "".join(rows) + "</table>")
 
 
-def _run_details(run: dict) -> str:
-    info = run.get("run") or {}
+def _run_details(run: Run) -> str:
+    info = run.run or {}
     bits = []
     if info.get("seed") is not None:
         bits.append(f"seed {info['seed']}")
@@ -232,16 +233,16 @@ def _run_details(run: dict) -> str:
     return ("<br>" + esc(", ".join(bits))) if bits else ""
 
 
-def _problems_section(runs: list[dict], labels: list[str]) -> str:
+def _problems_section(runs: list[Run], labels: list[str]) -> str:
     out = []
     for col, (label, run) in enumerate(zip(labels, runs)):
         bad = jr.problems(run)
         if not bad:
             continue
         items = "".join(
-            f"<li>{badge(r['kind'])} <a href='#{cell_id(col, r.get('key') or r.get('nodeid'))}'>"
-            f"<code>{esc(r.get('key') or r.get('nodeid'))}</code></a> {esc(r.get('statement', ''))}"
-            f"<div class='small muted'>{esc((r.get('message') or '').splitlines()[0] if r.get('message') else '')}</div></li>"
+            f"<li>{badge(r.kind)} <a href='#{cell_id(col, r.label)}'>"
+            f"<code>{esc(r.label)}</code></a> {esc(r.statement)}"
+            f"<div class='small muted'>{esc(r.first_line)}</div></li>"
             for r in bad)
         out.append(f"<h3>{esc(label)}: {len(bad)}</h3><ul class='problems'>{items}</ul>")
     if not out:
@@ -249,7 +250,7 @@ def _problems_section(runs: list[dict], labels: list[str]) -> str:
     return "<h2 id='problems'>Problems</h2>" + "".join(out)
 
 
-def _mutant_section(runs: list[dict]) -> str:
+def _mutant_section(runs: list[Run]) -> str:
     mm = jr.mutant_matrix(runs)
     if not mm:
         return ""
@@ -271,18 +272,18 @@ def _mutant_section(runs: list[dict]) -> str:
             + _mutant_grid(runs))
 
 
-def _mutant_grid(runs: list[dict]) -> str:
+def _mutant_grid(runs: list[Run]) -> str:
     """Cases down (those that catch a mutant or are expected to), mutants
     across: which case caught which mutant, and the expected catchers that
     stayed silent."""
-    mutant_runs = [r for r in runs if (r.get("implementation") or {}).get("kind") == "mutant"]
+    mutant_runs = [r for r in runs if r.kind == "mutant"]
     kinds, expected = [], []
     for run in mutant_runs:
-        kinds.append({(rec.get("key") or rec.get("id")): rec.get("kind") for rec in run.get("cases", [])})
-        expected.append(set((run.get("implementation") or {}).get("expected_catchers") or []))
+        kinds.append({(rec.key or rec.id): rec.kind for rec in run.cases})
+        expected.append(set(run.implementation.get("expected_catchers") or []))
     from ipc_conformance.conformance.case import case_sort_key
     keys = sorted({k for by_key, exp in zip(kinds, expected) for k, kind in by_key.items()
-                   if kind in jr.CATCHING_KINDS or k.split("[")[0] in exp},
+                   if kind in CATCHING_KINDS or k.split("[")[0] in exp},
                   key=lambda k: (case_sort_key(k.split("[")[0]), k))
     head = "".join(f"<th class='col small'>{esc(jr.run_label(r))}</th>" for r in mutant_runs)
     body = []
@@ -290,7 +291,7 @@ def _mutant_grid(runs: list[dict]) -> str:
         cells = []
         for by_key, exp in zip(kinds, expected):
             kind = by_key.get(key)
-            if kind in jr.CATCHING_KINDS:
+            if kind in CATCHING_KINDS:
                 cells.append(f"<td class='caught' title='{esc(kind)}'>{esc(kind)}</td>")
             elif key.split("[")[0] in exp:
                 cells.append(f"<td class='missed' title='expected to catch'>missed ({esc(kind or 'not run')})</td>")
@@ -321,11 +322,11 @@ def _matrix_section(matrix: dict) -> str:
             if rec is None:
                 cells.append("<td class='cell none'><span>&mdash;</span></td>")
                 continue
-            kind = rec.get("kind", "?")
-            bad = kind in jr.BAD_KINDS
+            kind = rec.kind or "?"
+            bad = kind in BAD_KINDS
             bad_row |= bad
             bg, fg = COLOURS.get(kind, ("#ddd", "#000"))
-            short = (rec.get("message") or "").splitlines()[0][:200] if rec.get("message") else ""
+            short = rec.first_line[:200]
             cells.append(
                 f"<td class='cell{' bad' if bad else ''}' id='{cell_id(col, row['key'])}'"
                 f" style='background:{bg};color:{fg}' title='{esc(kind + (': ' + short if short else ''))}'>"
@@ -338,7 +339,7 @@ def _matrix_section(matrix: dict) -> str:
             f"<td class='stmt'>{esc(row.get('statement') or '')}"
             f"<div class='small muted' title='{esc(row.get('requirement_text') or '')}'>{esc(req)}</div></td>"
             + "".join(cells) + "</tr>")
-    legend = " ".join(badge(k) for k in jr.KINDS)
+    legend = " ".join(badge(k) for k in KINDS)
     controls = ("<div class='controls'><label><input type='checkbox' id='only-problems'> only rows with a problem</label>"
                 "<button type='button' id='open-problems'>open every problem</button> "
                 "<button type='button' id='close-all'>close all</button></div>")
@@ -348,14 +349,15 @@ def _matrix_section(matrix: dict) -> str:
             + "".join(body) + "</table>")
 
 
-def render(runs: list[dict], title: str = "IPC conformance report") -> str:
+def render(runs: list[Run | dict], title: str = "IPC conformance report") -> str:
+    runs = [as_run(r) for r in runs]
     matrix = jr.merge_runs(runs)
     labels = matrix["columns"]
     generated = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     # Mutants are there to fail: the verdict speaks of the implementations,
     # and of the mutants through their score.
-    impls = [r for r in runs if (r.get("implementation") or {}).get("kind") != "mutant"]
-    status = jr.exit_status(impls) if impls else jr.EXIT_INCOMPLETE
+    impls = [r for r in runs if r.kind != "mutant"]
+    status = jr.exit_status(impls) if impls else EXIT_INCOMPLETE
     verdict = {0: "<span class='status-ok'>nothing failed unexpectedly</span>",
                1: "<span class='status-bad'>unexpected failures</span>",
                2: "<span class='status-bad'>incomplete run</span>"}.get(status, "")
@@ -378,7 +380,7 @@ def render(runs: list[dict], title: str = "IPC conformance report") -> str:
         + f"<script>{JS}</script></body></html>\n")
 
 
-def write(runs: list[dict], path: str | Path, title: str = "IPC conformance report") -> Path:
+def write(runs: list[Run | dict], path: str | Path, title: str = "IPC conformance report") -> Path:
     """Write the report atomically. Raises OSError if it cannot be written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,8 @@
-"""The JSON results of a run: kinds, tallies, the exit-status contract, and
-reading and merging several runs (docs/report.md).
+"""The JSON results of runs: reading and writing run files, tallies, each
+run's exit status under the contract, merging several runs into the matrix
+(docs/report.md). The kinds, the exit statuses and the typed records are
+conformance.outcome's; ``load_run`` gives a file as written (a dict),
+``read_run`` the same as an ``outcome.Run``.
 
 A run file (written by the plugin with ``--ipc-json``)::
 
@@ -21,54 +24,10 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-FORMAT = 1
-
-PASS = "PASS"
-FAIL = "FAIL"
-NON_STRICT = "NON-STRICT"
-INFORMATIONAL = "INFORMATIONAL"
-UNIMPLEMENTED = "UNIMPLEMENTED"
-EXPECTED_FAIL = "EXPECTED-FAIL"
-UNEXPECTED_PASS = "UNEXPECTED-PASS"
-TIMEOUT = "TIMEOUT"
-CRASH = "CRASH"
-FLAKY = "FLAKY"
-# The case's requirement is of a layer (docs/spec.md) the manifest does not
-# claim: it ran when it could, its observed kind is in "observed_kind", and
-# it is never judged.
-NOT_CLAIMED = "NOT-CLAIMED"
-
-# Report order: problems first.
-KINDS = (FAIL, TIMEOUT, CRASH, UNEXPECTED_PASS, FLAKY, EXPECTED_FAIL, NON_STRICT,
-         INFORMATIONAL, NOT_CLAIMED, UNIMPLEMENTED, PASS)
-# Kinds that make a run fail (exit status 1).
-BAD_KINDS = frozenset({FAIL, TIMEOUT, CRASH, UNEXPECTED_PASS, FLAKY})
-# Kinds whose case ran and did what the suite checks (or was excused).
-PASSING_KINDS = frozenset({PASS, NON_STRICT, INFORMATIONAL})
-# Kinds that catch a mutant.
-CATCHING_KINDS = frozenset({FAIL, TIMEOUT, CRASH})
-
-# The exit-status contract (ipc-conformance and the plugin).
-EXIT_OK = 0           # nothing failed unexpectedly
-EXIT_FAILED = 1       # a FAIL, TIMEOUT, CRASH, UNEXPECTED-PASS or FLAKY
-EXIT_INCOMPLETE = 2   # fewer executed than selected, nothing selected, no report
-EXIT_MANIFEST = 3     # a manifest is invalid, or the set-up cannot run it (preflight)
-EXIT_UNRUNNABLE = 4   # a program the manifest declares is missing or cannot be executed
-
-EXIT_STATUS_HELP = """\
-exit status:
-  0  nothing failed unexpectedly (UNIMPLEMENTED, NOT-CLAIMED, EXPECTED-FAIL,
-     NON-STRICT and INFORMATIONAL do not fail a run)
-  1  a case was FAIL, TIMEOUT, CRASH, UNEXPECTED-PASS (stale expectation) or FLAKY,
-     or of a kind the run forbids (--forbid UNIMPLEMENTED, --forbid NOT-CLAIMED, ...)
-  2  the run is incomplete: fewer cases executed than selected (a worker
-     crashed, pytest was interrupted), no case was selected, or a report
-     (JSON, HTML) could not be written
-  3  a manifest is invalid (the message names the field)
-  4  a role the manifest declares cannot run: its program is missing, not
-     executable or fails at exec (the message names it); a manifest with
-     `required = false` reports such roles UNIMPLEMENTED instead
-When several apply, the highest wins."""
+from ipc_conformance.conformance.outcome import (BAD_KINDS, CATCHING_KINDS, EXIT_FAILED,
+                                                EXIT_INCOMPLETE, EXIT_MANIFEST, EXIT_OK,
+                                                KINDS, PASSING_KINDS, CaseRecord, Kind, Run,
+                                                as_record, as_run)
 
 
 class ReportError(Exception):
@@ -79,10 +38,10 @@ def empty_summary() -> dict[str, int]:
     return {kind: 0 for kind in KINDS}
 
 
-def tally(cases: Iterable[dict]) -> dict[str, int]:
+def tally(cases: Iterable[CaseRecord | dict]) -> dict[str, int]:
     summary = empty_summary()
     for rec in cases:
-        kind = rec.get("kind")
+        kind = as_record(rec).kind
         summary[kind] = summary.get(kind, 0) + 1
     return summary
 
@@ -94,43 +53,44 @@ def tally_line(summary: dict[str, int], *, zeros: bool = False) -> str:
     return ", ".join(parts) if parts else "no cases"
 
 
-def combine_repeats(runs: list[dict]) -> dict:
+def combine_repeats(runs: list[CaseRecord | dict]) -> CaseRecord:
     """One record from the records of the repeats of one case: the common
     kind, or FLAKY when they differ. The evidence shown is the first
     problem's (or the first run's)."""
+    runs = [as_record(r) for r in runs]
     if len(runs) == 1:
         return runs[0]
-    kinds = [r.get("kind") for r in runs]
-    shown = next((r for r in runs if r.get("kind") not in PASSING_KINDS), runs[0])
-    rec = dict(shown)
-    rec["repeats"] = [{"kind": r.get("kind"), "duration": r.get("duration"),
-                       "message": r.get("message", "")} for r in runs]
-    rec["duration"] = round(sum(r.get("duration") or 0 for r in runs), 6)
-    rec["executed"] = all(r.get("executed", True) for r in runs)
+    kinds = [r.kind for r in runs]
+    shown = next((r for r in runs if r.kind not in PASSING_KINDS), runs[0])
+    changes = {
+        "repeats": tuple({"kind": r.kind, "duration": r.duration, "message": r.message}
+                         for r in runs),
+        "duration": round(sum(r.duration or 0 for r in runs), 6),
+        "executed": all(r.executed for r in runs)}
     if len(set(kinds)) > 1:
-        rec["kind"] = FLAKY
-        rec["message"] = (f"results differ over {len(runs)} runs: {', '.join(kinds)}"
-                          + (f"; {shown.get('message')}" if shown.get("message") else ""))
-    return rec
+        changes["kind"] = Kind.FLAKY
+        changes["message"] = (f"results differ over {len(runs)} runs: {', '.join(kinds)}"
+                              + (f"; {shown.message}" if shown.message else ""))
+    return shown.replace(**changes)
 
 
-def run_exit_status(run: dict | None) -> int:
+def run_exit_status(run: Run | dict | None) -> int:
     """The exit status one run earns under the contract."""
-    if not run or not isinstance(run.get("cases"), list):
+    if not run or (isinstance(run, dict) and not isinstance(run.get("cases"), list)):
         return EXIT_INCOMPLETE
-    selected = run.get("selected", 0) or 0
-    executed = run.get("executed", 0) or 0
+    run = as_run(run)
+    selected = run.selected or 0
+    executed = run.executed or 0
     if selected == 0 or executed < selected:
         return EXIT_INCOMPLETE
-    if run.get("incomplete"):
+    if run.incomplete:
         return EXIT_INCOMPLETE
-    bad = BAD_KINDS | set((run.get("run") or {}).get("forbid") or ())
-    if any(rec.get("kind") in bad for rec in run["cases"]):
+    if problems(run):
         return EXIT_FAILED
     return EXIT_OK
 
 
-def exit_status(runs: Iterable[dict | None], *, report_written: bool = True,
+def exit_status(runs: Iterable[Run | dict | None], *, report_written: bool = True,
                 manifest_invalid: bool = False) -> int:
     """The exit status of ``ipc-conformance run`` over its runs: the
     highest of the runs' statuses, 2 if the report was not written, 3 if a
@@ -144,15 +104,19 @@ def exit_status(runs: Iterable[dict | None], *, report_written: bool = True,
     return status
 
 
-def problems(run: dict) -> list[dict]:
-    bad = BAD_KINDS | set((run.get("run") or {}).get("forbid") or ())
-    return [rec for rec in run.get("cases", []) if rec.get("kind") in bad]
+def problems(run: Run | dict) -> list[CaseRecord]:
+    """The run's cases of a bad kind, or of a kind it forbids."""
+    run = as_run(run)
+    bad = BAD_KINDS | run.forbid
+    return [rec for rec in run.cases if rec.kind in bad]
 
 
 # ---------------------------------------------------------------- files
 
-def write_run(run: dict, path: str | Path) -> None:
+def write_run(run: Run | dict, path: str | Path) -> None:
     """Write atomically (a reader never sees half a file)."""
+    if isinstance(run, Run):
+        run = run.to_json()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
@@ -205,6 +169,15 @@ def load_runs(paths: Iterable[str | Path]) -> list[dict]:
     return [load_run(p) for p in paths]
 
 
+def read_run(path: str | Path) -> Run:
+    """load_run, typed."""
+    return Run.from_json(load_run(path))
+
+
+def read_runs(paths: Iterable[str | Path]) -> list[Run]:
+    return [read_run(p) for p in paths]
+
+
 def find_runs(directory: str | Path) -> list[Path]:
     """The run files in a directory (JSON files that look like runs)."""
     found = []
@@ -217,18 +190,20 @@ def find_runs(directory: str | Path) -> list[Path]:
     return found
 
 
-def run_label(run: dict) -> str:
-    impl = run.get("implementation") or {}
-    return str(impl.get("label") or impl.get("name") or Path(run.get("source", "run")).stem)
+def run_label(run: Run | dict) -> str:
+    run = as_run(run)
+    impl = run.implementation or {}
+    return str(impl.get("label") or impl.get("name") or Path(run.source or "run").stem)
 
 
-def merge_runs(runs: list[dict]) -> dict:
+def merge_runs(runs: list[Run | dict]) -> dict:
     """The matrix of several runs: ``{"columns": [labels], "rows": [{"key",
     "id", "area", "statement", "requirement", "requirement_text", "cells":
-    [record or None per column]}]}``. Columns with the same label get a
+    [CaseRecord or None per column]}]}``. Columns with the same label get a
     suffix; rows are sorted by area (docs order) then ID."""
     from ipc_conformance.conformance.case import case_sort_key
 
+    runs = [as_run(r) for r in runs]
     labels, seen = [], {}
     for run in runs:
         label = run_label(run)
@@ -236,36 +211,34 @@ def merge_runs(runs: list[dict]) -> dict:
         labels.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
     rows: dict[str, dict] = {}
     for col, run in enumerate(runs):
-        for rec in run.get("cases", []):
-            key = rec.get("key") or rec.get("id") or rec.get("nodeid")
+        for rec in run.cases:
+            key = rec.key or rec.id or rec.nodeid
             row = rows.get(key)
             if row is None:
                 row = rows[key] = {
-                    "key": key, "id": rec.get("id") or key,
-                    "area": rec.get("area") or (rec.get("id") or "?").split("-")[0],
-                    "statement": rec.get("statement", ""),
-                    "requirement": rec.get("requirement", ""),
-                    "requirement_text": rec.get("requirement_text", ""),
-                    "layer": rec.get("layer", ""),
+                    "key": key, "id": rec.id or key,
+                    "area": rec.area or (rec.id or "?").split("-")[0],
+                    "statement": rec.statement, "requirement": rec.requirement,
+                    "requirement_text": rec.requirement_text, "layer": rec.layer,
                     "cells": [None] * len(runs)}
             for field in ("statement", "requirement", "requirement_text", "layer"):
-                if not row[field] and rec.get(field):
-                    row[field] = rec[field]
+                if not row[field] and getattr(rec, field):
+                    row[field] = getattr(rec, field)
             row["cells"][col] = rec
     ordered = sorted(rows.values(), key=lambda r: (case_sort_key(r["id"]), r["key"]))
     return {"columns": labels, "rows": ordered}
 
 
-def mutant_matrix(runs: list[dict]) -> dict | None:
+def mutant_matrix(runs: list[Run | dict]) -> dict | None:
     """Per mutant run (implementation.kind == "mutant"): caught or not, by
     which cases, the expected catchers missed, and the mutation score."""
     mutants = []
-    for run in runs:
-        impl = run.get("implementation") or {}
-        if impl.get("kind") != "mutant":
+    for run in map(as_run, runs):
+        if run.kind != "mutant":
             continue
-        caught_by = sorted({rec.get("key") or rec.get("id") for rec in run.get("cases", [])
-                            if rec.get("kind") in CATCHING_KINDS})
+        impl = run.implementation
+        caught_by = sorted({rec.key or rec.id for rec in run.cases
+                            if rec.kind in CATCHING_KINDS})
         expected = list(impl.get("expected_catchers") or impl.get("caught_by") or [])
         caught_ids = {k.split("[")[0] for k in caught_by}
         mutants.append({

@@ -135,6 +135,18 @@ async def stop(proc):
     if proc.returncode is None:
         proc.kill()
     await proc.wait()
+
+
+async def try_probe(client, timeout=TIMEOUT):
+    """None when ``client``'s probe is answered within ``timeout``; else what happened."""
+    import capnp
+    try:
+        name = await asyncio.wait_for(client.probe(), timeout)
+    except asyncio.TimeoutError:
+        return f"no answer within {timeout:g}s"
+    except capnp.KjException as e:
+        return f"{e.type}: {(getattr(e, 'description', None) or str(e)).splitlines()[0][:160]}"
+    return None if "probe" in name else f"the answer {name!r}"
 '''
 
 # Driving the shell (docs/programs.md section 2) through a pty with pexpect.
@@ -209,6 +221,17 @@ def spawned(answer):
     return m.group(1), int(m.group(2))
 
 
+def wait_gone(pid, what):
+    """Wait (bounded) until process ``pid`` has ended; fail naming ``what``."""
+    import psutil
+    try:
+        psutil.Process(pid).wait(TIMEOUT)
+    except psutil.NoSuchProcess:
+        pass
+    except psutil.TimeoutExpired:
+        fail(f"{what} gone", f"it is still there after {TIMEOUT:g}s")
+
+
 def close_shell(shell):
     import pexpect
     if shell is None:
@@ -270,6 +293,17 @@ async def connect_unix(path):
         return await done
     except OSError as e:
         fail(f"a connection to {path}", f"connect failed: {e}")
+
+
+def still_listening(path):
+    """Whether a socket still listens at ``path`` (a non-blocking connect is not refused)."""
+    import errno
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        return sock.connect_ex(path) not in (errno.ECONNREFUSED, errno.ENOENT)
+    finally:
+        sock.close()
 '''
 
 
@@ -386,6 +420,153 @@ async def _twenty():
             await stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 '''),
+    "LISTEN-030": Template(("listener",), _CAPNP + _LISTENER + '''
+
+def lowest_free_fd(pid):
+    """The number the kernel gives ``pid``'s next new descriptor."""
+    used = {int(n) for n in os.listdir(f"/proc/{pid}/fd")}
+    return next(n for n in range(len(used) + 1) if n not in used)
+
+
+def scenario():
+    """Serve one client, lower the listener's RLIMIT_NOFILE (from outside) to
+    its lowest free descriptor number so that the accept of a second client
+    fails with EMFILE, then raise it back: the waiting client, and a new one,
+    must be served."""
+    run_async(_emfile)
+
+
+async def _emfile():
+    import psutil
+    tmp = tempfile.mkdtemp(prefix="repro-")
+    proc, clients = None, []
+
+    async def client():
+        clients.append(await Client.connect(await connect_unix(path)))
+        return clients[-1]
+    try:
+        proc, path = await start_listener(tmp, f"unix:{tmp}/ex.sock")
+        served = await client()
+        problem = await try_probe(served)
+        if problem:
+            fail("an answer to the first client", problem)
+        node = psutil.Process(proc.pid)
+        old = node.rlimit(psutil.RLIMIT_NOFILE)
+        node.rlimit(psutil.RLIMIT_NOFILE, (lowest_free_fd(proc.pid), old[1]))
+        try:
+            waiting = await client()            # queued by the kernel; its accept fails
+            problem = await try_probe(served)   # the listener had its turn to try
+            if problem:
+                fail("the served client answered while the accept fails with EMFILE", problem)
+        finally:
+            if proc.returncode is None:
+                node.rlimit(psutil.RLIMIT_NOFILE, old)
+        problem = await try_probe(waiting)
+        if problem and proc.returncode is None:
+            fail("the waiting client served once RLIMIT_NOFILE was raised again",
+                 f"{problem}: the listener, still running, never accepted again after "
+                 "its accept failed with EMFILE")
+        if problem:
+            fail("the listener to live through an accept failing with EMFILE", describe(proc.returncode))
+        problem = await try_probe(await client())
+        if problem:
+            fail("a new client served after the exhaustion", problem)
+    finally:
+        for c in clients:
+            c.close()
+        if proc is not None:
+            await stop(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+'''),
+
+    "LISTEN-032": Template(("shell",), _CAPNP + _LISTENER + _SHELL + '''
+
+def scenario():
+    """The shell listens with max-connections=1; one client is served, a second
+    waits in the backlog. disconnect-incoming must drop the served client only:
+    the waiting one must then be served."""
+    run_async(_drop_at_limit)
+
+
+async def _drop_at_limit():
+    tmp = tempfile.mkdtemp(prefix="repro-")
+    path = f"{tmp}/one.sock"
+    shell, clients = None, []
+    try:
+        shell = open_shell(stage_shell(tmp), tmp)
+        answer = ask(shell, f"listen unix:{path}:max-connections=1")
+        if answer != f"ok listening unix:{path}":
+            fail(f"'ok listening unix:{path}'", repr(answer))
+        for _ in range(2):
+            clients.append(await Client.connect(await connect_unix(path)))
+        served, waiting = clients
+        problem = await try_probe(served)
+        if problem:
+            fail("an answer to the first client", problem)
+        answer = ask(shell, "disconnect-incoming")
+        if answer != "ok disconnected 1":
+            fail("'ok disconnected 1' (the served client only)", repr(answer))
+        problem = await try_probe(waiting)
+        if problem:
+            if not still_listening(path):
+                problem += "; nothing listens any more: the shell closed its listening socket"
+            fail("the client waiting in the backlog served once disconnect-incoming dropped "
+                 "the served one", problem)
+    finally:
+        for c in clients:
+            c.close()
+        close_shell(shell)
+        shutil.rmtree(tmp, ignore_errors=True)
+'''),
+
+    "LISTEN-033": Template(("shell",), _CAPNP + _LISTENER + _SHELL + '''
+
+def scenario():
+    """Eight rounds with the shell listening at max-connections=2: fill the
+    limit, a third client waiting, disconnect-incoming (2 dropped), and the
+    waiting client must be served, carried into the next round."""
+    run_async(_rounds)
+
+
+async def _rounds():
+    tmp = tempfile.mkdtemp(prefix="repro-")
+    path = f"{tmp}/rc.sock"
+    shell, clients = None, []
+
+    async def client():
+        clients.append(await Client.connect(await connect_unix(path)))
+        return clients[-1]
+    try:
+        shell = open_shell(stage_shell(tmp), tmp)
+        answer = ask(shell, f"listen unix:{path}:max-connections=2")
+        if answer != f"ok listening unix:{path}":
+            fail(f"'ok listening unix:{path}'", repr(answer))
+        carried = None                  # the client let in by the last drop
+        for n in range(1, 9):
+            active = [await client() for _ in range(1 if carried else 2)] + ([carried] if carried else [])
+            for c in active:
+                problem = await try_probe(c)
+                if problem:
+                    fail(f"round {n} of 8: the 2 clients within the limit served", problem)
+            carried = await client()
+            answer = ask(shell, "disconnect-incoming")
+            if answer != "ok disconnected 2":
+                fail(f"round {n} of 8: 'ok disconnected 2'", repr(answer))
+            problem = await try_probe(carried)
+            if problem:
+                if not still_listening(path):
+                    problem += "; nothing listens any more: the shell closed its listening socket"
+                fail(f"round {n} of 8: the waiting client served once disconnect-incoming "
+                     "dropped the two served ones", problem)
+            for c in active:
+                c.close()
+    finally:
+        for c in clients:
+            c.close()
+        close_shell(shell)
+        shutil.rmtree(tmp, ignore_errors=True)
+'''),
+
     "FD-005": Template(("shell", "child"), _SHELL + '''
 
 # Becomes the node once it listed the descriptors it was exec'd with (a shell
@@ -465,16 +646,13 @@ def scenario():
         with open(pid_file) as f:       # written by the child before it exited
             pid = int(f.read())
         try:
-            child = psutil.Process(pid)
-            if child.status() == psutil.STATUS_ZOMBIE:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
                 fail(f"the child (pid {pid}) reaped before the failed spawn was answered "
                      f"({answer!r})", "it is a zombie: the shell gave up on the spawn of a child "
                      "that had exited without ever waiting for it")
-            child.wait(TIMEOUT)
         except psutil.NoSuchProcess:
             return
-        except psutil.TimeoutExpired:
-            fail(f"the child (pid {pid}) of the failed spawn gone", f"it is still there after {TIMEOUT:g}s")
+        wait_gone(pid, f"the child (pid {pid}) of the failed spawn")
     finally:
         close_shell(shell)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -577,12 +755,7 @@ def scenario():
         answer = ask(shell, f"destroy {obj}")
         if not answer.startswith("ok"):
             fail(f"'ok destroyed {obj}'", repr(answer))
-        try:
-            psutil.Process(pid).wait(TIMEOUT)
-        except psutil.NoSuchProcess:
-            pass
-        except psutil.TimeoutExpired:
-            fail(f"the child (pid {pid}) gone once destroyed", f"it is still there after {TIMEOUT:g}s")
+        wait_gone(pid, f"the child (pid {pid}) once destroyed")
     finally:
         close_shell(shell)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -13,6 +13,9 @@ from .connection import Connection
 
 log = logging.getLogger("reference_impl.ipc")
 
+# How long accept waits after a resource error (EMFILE, ...) before trying again.
+_ACCEPT_RETRY_DELAY = 0.05
+
 
 class Listener:
     def __init__(self, sock, address, bootstrap_factory, *, max_connections: int,
@@ -48,6 +51,11 @@ class Listener:
                 log.error("accept on %s failed: %s", self.address, e)
                 if e.errno in (9, 22):     # EBADF/EINVAL: the socket was closed
                     return
+                # EMFILE, ENFILE, ENOBUFS, ENOMEM: the client stays in the
+                # backlog. A failed sock_accept does not yield, so retrying
+                # at once would spin and starve every served connection;
+                # back off as kj does, then try again (REQ-LISTEN-2).
+                await asyncio.sleep(_ACCEPT_RETRY_DELAY)
                 continue
             self._accepted += 1
             asyncio.ensure_future(self._serve(client, self._accepted))

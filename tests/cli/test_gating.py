@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from ipc_conformance.conformance.case import REPO_ROOT
-from ipc_conformance.conformance.report import json_report as jr
+from ipc_conformance.conformance import outcome
 
 REFERENCE = REPO_ROOT / "conformance" / "manifests" / "reference.toml"
 
@@ -36,7 +36,7 @@ def test_a_missing_declared_program_stops_the_run_with_status_4(tmp_path):
     missing = tmp_path / "build" / "my-node"
     manifest = write_manifest(tmp_path, node=str(missing))
     proc = run_cli(tmp_path, "--impl", str(manifest))
-    assert proc.returncode == jr.EXIT_UNRUNNABLE, proc.stdout + proc.stderr
+    assert proc.returncode == outcome.EXIT_UNRUNNABLE, proc.stdout + proc.stderr
     assert str(missing) in proc.stderr and "does not exist" in proc.stderr
     assert "required = false" in proc.stderr          # says what to do
     assert not (tmp_path / "out").exists()            # no run, so no verdicts at all
@@ -47,7 +47,7 @@ def test_a_program_that_fails_at_exec_stops_the_run(tmp_path):
     broken.write_text("#!/nonexistent/interpreter\n")
     broken.chmod(0o755)
     proc = run_cli(tmp_path, "--impl", str(write_manifest(tmp_path, shell=str(broken))))
-    assert proc.returncode == jr.EXIT_UNRUNNABLE, proc.stdout + proc.stderr
+    assert proc.returncode == outcome.EXIT_UNRUNNABLE, proc.stdout + proc.stderr
     assert "cannot be executed" in proc.stderr and str(broken) in proc.stderr
 
 
@@ -57,7 +57,7 @@ def test_plain_pytest_stops_too(tmp_path):
                            "ipc_conformance", "--ipc-impl", str(manifest), "-q",
                            "-p", "no:cacheprovider"], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=300)
-    assert proc.returncode == jr.EXIT_UNRUNNABLE, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.returncode == outcome.EXIT_UNRUNNABLE, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "cannot run" in proc.stdout + proc.stderr
 
 
@@ -70,9 +70,9 @@ def test_optional_manifest_reports_unimplemented_with_a_note(tmp_path):
     assert "optional programs missing" in proc.stderr
     run = json.loads((tmp_path / "out" / "reference.json").read_text())
     kinds = {r["id"]: (r["kind"], r["message"]) for r in run["cases"]}
-    assert kinds["CLI-001"][0] == jr.UNIMPLEMENTED      # a node case: the node is missing
+    assert kinds["CLI-001"][0] == outcome.Kind.UNIMPLEMENTED      # a node case: the node is missing
     assert "required = false" in kinds["CLI-001"][1]
-    assert kinds["SPAWN-001"][0] == jr.PASS             # the shell is there and runs
+    assert kinds["SPAWN-001"][0] == outcome.Kind.PASS             # the shell is there and runs
 
 
 def test_not_claimed_runs_keeps_its_observation_and_can_be_forbidden(tmp_path):
@@ -82,12 +82,12 @@ def test_not_claimed_runs_keeps_its_observation_and_can_be_forbidden(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     run = json.loads((tmp_path / "out" / "reference.json").read_text())
     recs = {r["id"]: r for r in run["cases"]}
-    assert recs["PROTO-001"]["kind"] == jr.PASS and recs["PROTO-001"]["layer"] == "library"
+    assert recs["PROTO-001"]["kind"] == outcome.Kind.PASS and recs["PROTO-001"]["layer"] == "library"
     child = recs["CLI-001"]
-    assert child["kind"] == jr.NOT_CLAIMED and child["layer"] == "bitcoin-ipc"
-    assert child["observed_kind"] == jr.PASS and "observed PASS" in child["message"]
+    assert child["kind"] == outcome.Kind.NOT_CLAIMED and child["layer"] == "bitcoin-ipc"
+    assert child["observed_kind"] == outcome.Kind.PASS and "observed PASS" in child["message"]
     assert run["executed"] == 2
 
     forbidden = run_cli(tmp_path, *args, "--forbid", "NOT-CLAIMED")
-    assert forbidden.returncode == jr.EXIT_FAILED, forbidden.stdout + forbidden.stderr
+    assert forbidden.returncode == outcome.EXIT_FAILED, forbidden.stdout + forbidden.stderr
     assert "NOT-CLAIMED CLI-001" in forbidden.stdout

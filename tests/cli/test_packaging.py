@@ -28,7 +28,7 @@ def test_every_package_folder_is_listed():
     for top in FOLDERS:
         for d in [REPO / top, *(p for p in (REPO / top).rglob("*") if p.is_dir())]:
             if d.name == "__pycache__" or not any(d.glob("*.py")) and not any(
-                    d.glob("*.capnp")) and not any(d.glob("*.toml")):
+                    d.glob("*.capnp")) and not any(d.glob("*.toml")) and not any(d.glob("*.sh")):
                 continue
             name = "ipc_conformance." + ".".join(d.relative_to(REPO).parts)
             assert name in listed, f"{d.relative_to(REPO)} is not installed ({name})"
@@ -53,6 +53,9 @@ def test_the_wheel_has_one_import_name_and_no_test_material(wheel):
     assert "ipc_conformance/docs/spec.md" in names            # requirement texts and layers
     assert "ipc_conformance/conformance/manifests/reference.toml" in names
     assert any(n.startswith("ipc_conformance/conformance/cases/test_") for n in names)
+    for program in (REPO / "harness" / "programs").iterdir():   # helper programs, as files
+        if program.is_file():
+            assert f"ipc_conformance/harness/programs/{program.name}" in names, program.name
 
 
 def test_installed_into_a_venv_never_activated_it_passes(wheel, tmp_path):

@@ -17,6 +17,7 @@ import pytest
 
 from ipc_conformance.conformance.mutants import MUTANTS_DIR, mutant_manifests
 from ipc_conformance.conformance.report import html_report
+from ipc_conformance.conformance import outcome
 from ipc_conformance.conformance.report import json_report as jr
 from ipc_conformance.harness.manifest import load_manifest
 
@@ -76,7 +77,7 @@ def test_mutation_score_is_total(tmp_path):
             problems.append(f"{path.parent.name}: incomplete run, selected {run.get('selected')}, "
                             f"executed {run.get('executed')} of {wanted}")
         for cid in wanted:
-            if kinds.get(cid) not in jr.CATCHING_KINDS:
+            if kinds.get(cid) not in outcome.CATCHING_KINDS:
                 problems.append(f"{path.parent.name}: {cid} was {kinds.get(cid, 'not run')}, "
                                 "not FAIL/TIMEOUT/CRASH")
     runs = [run for _, run in results]
@@ -97,7 +98,7 @@ def test_reference_passes_every_catching_case(tmp_path):
     run = _run(REFERENCE, wanted, str(tmp_path))
     assert run.get("executed") == run.get("selected") == len(wanted), run.get("summary")
     bad = [f"{rec['id']}: {rec['kind']} {rec.get('message', '')[:200]}" for rec in run["cases"]
-           if rec["kind"] not in jr.PASSING_KINDS]
+           if rec["kind"] not in outcome.PASSING_KINDS]
     assert not bad, "\n".join(bad)
 
 

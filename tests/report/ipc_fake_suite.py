@@ -85,17 +85,18 @@ import time
 import pytest
 
 from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.errors import HarnessError, Leak
 
 
-class WaitTimeout(Exception):
-    pass
+class WaitTimeout(HarnessError):      # the plugin reads the kind, not the name
+    kind = "TIMEOUT"
 
 
-class ImplementationCrashed(Exception):
-    pass
+class ImplementationCrashed(HarnessError):
+    kind = "CRASH"
 
 
-class ProcessLeak(Exception):
+class ProcessLeak(Leak):
     pass
 
 

@@ -17,7 +17,8 @@ def test_decorator_marks_and_describes():
 
     marks = {m.name: m for m in test_x.pytestmark}
     assert marks["ipc_case"].kwargs == {"id": "SPAWN-003", "requirement": "REQ-SPAWN-4",
-                                        "roles": ("child",), "needs": ("echo",), "smoke": True}
+                                        "roles": ("child",), "needs": ("echo",), "smoke": True,
+                                        "conditions": ("normal",)}
     assert "smoke" in marks
     info = case_info(test_x)
     assert info.statement == "Closing the parent's end makes the child exit 0."
@@ -43,6 +44,20 @@ def test_bad_roles_and_needs():
         case("SPAWN-001", "REQ-SPAWN-1", roles="child")
     with pytest.raises(CaseDefinitionError, match="unknown need 'ehco'"):
         case("SPAWN-001", "REQ-SPAWN-1", needs=("ehco",))
+
+
+def test_conditions_are_checked_and_carried():
+    @case("SPAWN-001", "REQ-SPAWN-1", conditions=("peer-dies", "repeated"))
+    def test_y():
+        """A statement."""
+    assert case_info(test_y).conditions == ("peer-dies", "repeated")
+    assert test_y.pytestmark[0].kwargs["conditions"] == ("peer-dies", "repeated")
+    with pytest.raises(CaseDefinitionError, match="unknown condition 'peer-died'"):
+        case("SPAWN-001", "REQ-SPAWN-1", conditions=("peer-died",))
+    with pytest.raises(CaseDefinitionError, match=r"conditions must be a tuple"):
+        case("SPAWN-001", "REQ-SPAWN-1", conditions="repeated")
+    with pytest.raises(CaseDefinitionError, match="conditions is empty"):
+        case("SPAWN-001", "REQ-SPAWN-1", conditions=())
 
 
 def test_parse_requirements():

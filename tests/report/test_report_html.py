@@ -6,6 +6,7 @@ import re
 import pytest
 
 from ipc_conformance.conformance.report import html_report
+from ipc_conformance.conformance import outcome
 from ipc_conformance.conformance.report import json_report as jr
 
 
@@ -96,7 +97,7 @@ def test_matrix_evidence_and_tally(two_runs):
     counts = [int(n) for n in re.findall(r"<td class='num(?: zero)?'>(\d+)</td>", cpp_row)]
     # selected, executed, then one count per kind in KINDS order
     assert counts[:2] == [4, 4]
-    assert dict(zip(jr.KINDS, counts[2:])) == {**jr.empty_summary(), "FAIL": 1, "PASS": 1,
+    assert dict(zip(outcome.KINDS, counts[2:])) == {**jr.empty_summary(), "FAIL": 1, "PASS": 1,
                                                 "UNIMPLEMENTED": 1, "EXPECTED-FAIL": 1}
     assert "FAILED (exit 1)" in cpp_row
     assert "passed (exit 0)" in summary
@@ -155,19 +156,20 @@ def test_merge_runs_keeps_parametrized_cases_apart_and_labels_unique():
     assert [r["key"] for r in matrix["rows"]] == ["ADDR-001[unix:rel]", "ADDR-001[unix]"] or \
         [r["key"] for r in matrix["rows"]] == ["ADDR-001[unix]", "ADDR-001[unix:rel]"]
     rel = next(r for r in matrix["rows"] if r["key"] == "ADDR-001[unix:rel]")
-    assert rel["cells"][0]["kind"] == "FAIL" and rel["cells"][1] is None
+    assert rel["cells"][0].kind == "FAIL" and rel["cells"][1] is None
     page = html_report.render([a, b])
     assert "class='cell none'" in page
 
 
 def test_combine_repeats():
     same = jr.combine_repeats([rec("SIG-001", "PASS"), rec("SIG-001", "PASS")])
-    assert same["kind"] == "PASS" and len(same["repeats"]) == 2 and same["duration"] == 0.5
+    assert same.kind == "PASS" and len(same.repeats) == 2 and same.duration == 0.5
     flaky = jr.combine_repeats([rec("SIG-001", "PASS"),
                                 rec("SIG-001", "FAIL", message="boom", evidence={"x": 1})])
-    assert flaky["kind"] == "FLAKY"
-    assert flaky["evidence"] == {"x": 1}
-    assert flaky["message"] == "results differ over 2 runs: PASS, FAIL; boom"
+    assert flaky.kind == outcome.Kind.FLAKY
+    assert flaky.evidence == {"x": 1}
+    assert flaky.message == "results differ over 2 runs: PASS, FAIL; boom"
+    assert flaky.to_json()["repeats"][1] == {"kind": "FAIL", "duration": 0.25, "message": "boom"}
 
 
 def test_load_run_errors(tmp_path):

@@ -18,6 +18,9 @@ CHOSEN = [  # (case, what the failure message must say: a regular expression)
     ("SHUT-010", r"the spawn of a child that stopped reading never returned"),
     ("PROTO-007", r"destroyed Echo.*the child was killed by SIGSEGV"),
     ("SIG-007", r"starts with SIGPIPE ignored"),
+    ("LISTEN-030", r"never accepted again after its accept failed with EMFILE"),
+    ("LISTEN-032", r"waiting in the backlog served.*the shell closed its listening socket"),
+    ("LISTEN-033", r"round 1 of 8: the waiting client served.*the shell closed its listening socket"),
 ]
 
 
