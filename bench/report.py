@@ -78,6 +78,29 @@ def table(rs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+BREAKDOWN_COLUMNS = (("duration_s", "case s"), ("waiting_s", "wait"), ("harness_python_s", "py"),
+                     ("implementation_cpu_s", "impl cpu"), ("helper_cpu_s", "helper cpu"))
+
+
+def suite_breakdown_lines(extra: dict) -> list[str]:
+    """Where the suite's time went (conformance/timing.py), per run of the
+    suite family: the totals and the ten most expensive cases."""
+    out = []
+    for run in (extra.get("suite") or {}).get("runs", []):
+        tb = run.get("time_breakdown")
+        if not tb:
+            continue
+        out.append(f"\nwhere the time went: {run['manifest']}, "
+                   f"{'-n ' + str(run['workers']) if run.get('workers') else 'serial'}, "
+                   f"{run['wall_s']} s wall, {tb['cases']} cases (seconds)")
+        out.append(f"  {'total':<44}" + "".join(f"{h:>11}" for _, h in BREAKDOWN_COLUMNS))
+        out.append(f"  {'':<44}" + "".join(f"{tb.get(k, 0):>11.2f}" for k, _ in BREAKDOWN_COLUMNS))
+        for rec in run.get("most_expensive", []):
+            out.append(f"  {str(rec['case'])[:44]:<44}"
+                       + "".join(f"{float(rec.get(k) or 0):>11.2f}" for k, _ in BREAKDOWN_COLUMNS))
+    return out
+
+
 def targets_summary(rs: list[dict]) -> list[str]:
     return [f"{r['verdict']:>6}  {r['label']}: {r['target_text']}"
             + (f" (ratio {r['ratio']:.2f}x)" if r["ratio"] is not None and r["limit"] is None

@@ -88,6 +88,8 @@ def run(args) -> int:
           f"{m['loadavg_end'][0]} at end; {payload['duration_s']} s"
           + ("; QUICK (counts too small to mean much)" if s.quick else ""))
     print(report.table(rows))
+    for line in report.suite_breakdown_lines(ctx.extra):
+        print(line)
     summary = report.targets_summary(rows)
     if summary:
         print("\ntargets:")

@@ -7,7 +7,11 @@ what is left there is the harness.
 Each run is the real command (``ipc-conformance run``) in a subprocess, with
 its report in a temporary directory; the per-case durations come from the
 run's JSON. Per case = the sum of the case durations / cases (serial run);
-its ratio to ``spawn.ref`` says how many child spawns each case costs.
+its ratio to ``spawn.ref`` says how many child spawns each case costs. Each
+case's ``time_breakdown`` (conformance/timing.py) splits that per case into
+waiting on events, the harness's own Python, and the CPU of the
+implementation's and of the harness's helper processes; the details name the
+ten most expensive cases of each run with their breakdown.
 """
 import json
 import subprocess
@@ -15,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from ipc_conformance.conformance import timing
 
 from .context import Context
 from .programs import REPO
@@ -32,6 +38,11 @@ def run(ctx: Context):
             target_text="<= 20 s wall" if s.suite == "full" else "")
     per_case = f("suite.per_case", "suite", "per case (serial): mean case duration", "ms",
                  baseline="spawn.ref")
+    parts = {k: f(f"suite.time.{k}", "suite", f"per case (serial): {text}", "ms")
+             for k, text in (("waiting", "waiting on events (harness waits)"),
+                             ("harness_python", "harness's own Python (duration - waits)"),
+                             ("implementation_cpu", "CPU of the implementation's processes"),
+                             ("helper_cpu", "CPU of the harness's helper processes"))}
     overhead = f("suite.session", "suite", "per run: wall minus the cases (pytest start, collection, report)",
                  "s", baseline="suite.serial")
     runs = []
@@ -45,10 +56,13 @@ def run(ctx: Context):
             if workers is None:
                 if data["cases"]:
                     per_case.add(data["case_seconds"] / data["cases"] * 1e3)
+                    tb = data["time_breakdown"]
+                    for k, part in parts.items():
+                        part.add(tb[f"{k}_s"] / data["cases"] * 1e3)
                 overhead.add(max(0.0, wall - data["case_seconds"]))
         return go
     tasks = {"serial": one(None, serial), "n2": one(2, par)}
-    figs = {"serial": [serial, per_case, overhead], "n2": par}
+    figs = {"serial": [serial, per_case, *parts.values(), overhead], "n2": par}
     # The same suite against each compiled implementation: the harness's cost
     # with children that start in milliseconds instead of an interpreter's time.
     for impl in ctx.natives:
@@ -84,7 +98,15 @@ def _run_suite(workers, scope, manifest=MANIFEST):
     for rec in cases:
         kinds[rec.get("kind")] = kinds.get(rec.get("kind"), 0) + 1
     slowest = sorted(cases, key=lambda r: -float(r.get("duration") or 0))[:10]
+    breakdowns = [(r.get("evidence") or {}).get("time_breakdown") for r in cases]
     return wall, {"exit_status": proc.returncode, "cases": len(cases), "kinds": kinds,
                   "case_seconds": sum(float(r.get("duration") or 0) for r in cases),
                   "slowest": [[r.get("key") or r.get("nodeid"), round(float(r.get("duration") or 0), 3)]
-                              for r in slowest]}
+                              for r in slowest],
+                  # conformance.timing: where the cases' time went, in total and
+                  # for the ten most expensive cases
+                  "time_breakdown": timing.total(breakdowns),
+                  "most_expensive": [
+                      {"case": r.get("key") or r.get("nodeid"),
+                       **{k: v for k, v in ((r.get("evidence") or {}).get("time_breakdown") or {}).items()
+                          if k != "processes"}} for r in slowest]}

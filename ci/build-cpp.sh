@@ -32,4 +32,4 @@ if ! make -j"$jobs" >"$log" 2>&1; then
   echo "build-cpp: build failed; full log in fixtures/cpp/$log" >&2
   exit 1
 fi
-echo "build-cpp: built fixtures/cpp/build/cpp-node and cpp-shell in $(( $(date +%s) - start ))s"
+echo "build-cpp: built fixtures/cpp/build/cpp-node, cpp-shell and probe-child in $(( $(date +%s) - start ))s"

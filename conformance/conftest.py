@@ -9,6 +9,7 @@ import tempfile
 
 import pytest
 
+from ipc_conformance.conformance.timing import TIMINGS_KEY
 from ipc_conformance.harness.capnp_peer import PeerLoop, load_schemas
 from ipc_conformance.harness.errors import Leak
 from ipc_conformance.harness.processes import ProcessTracker
@@ -35,6 +36,7 @@ def procs(evidence):
     yield tracker
     problems = tracker.teardown()
     evidence.record("process_verdict", {**tracker.verdict(), "leftovers": problems})
+    evidence.record(TIMINGS_KEY, tracker.timings())     # conformance.timing: time_breakdown
     if problems:
         raise ProcessLeak("left behind: " + "; ".join(problems))
 

@@ -25,6 +25,7 @@ import time
 
 import pytest
 
+from ipc_conformance.conformance import timing
 from ipc_conformance.conformance.case import MARKER, SMOKE_MARKER
 from ipc_conformance.conformance.evidence import Evidence
 from ipc_conformance.conformance.outcome import BAD_KINDS, EXIT_INCOMPLETE, FORMAT, CaseRecord, Run
@@ -33,8 +34,9 @@ from ipc_conformance.conformance.records import (REPEAT_FIXTURE, base_nodeid, bu
 from ipc_conformance.conformance.report import json_report as jr
 from ipc_conformance.conformance.selection import (not_claimed_reason, unimplemented_reason,
                                                    unrunnable_message)
-from ipc_conformance.conformance.session_state import (EVIDENCE, PHASES, REGISTRY, STATE, State,
-                                                       add_options, state)
+from ipc_conformance.conformance.session_state import (CLOCKS, EVIDENCE, PHASES, REGISTRY, STATE,
+                                                       State, add_options, read_durations,
+                                                       slowest_first, state, write_durations)
 
 
 # ---------------------------------------------------------------- options
@@ -132,6 +134,7 @@ def pytest_configure_node(node):
     requires identical collections)."""
     node.workerinput["ipc_seed"] = state(node.config).seed
     node.workerinput["ipc_active"] = state(node.config).active
+    node.workerinput["ipc_durations"] = state(node.config).durations
 
 
 # ---------------------------------------------------------------- fixtures
@@ -224,9 +227,15 @@ def pytest_collection_modifyitems(session, config, items):
                 # reports NON-STRICT (it passes): not strict for pytest then.
                 it.add_marker(pytest.mark.xfail(
                     reason=f"{'EXPECTED-FAIL' if exp.result == 'fail' else 'NON-STRICT'}:"
-                           f" {exp.reason}", strict=exp.result == "fail"))
+                           f" {exp.reason}",
+                    strict=exp.result == "fail" and not getattr(exp, "intermittent", False)))
     if st.seed is not None:
         random.Random(st.seed).shuffle(items)
+    elif st.durations:
+        # Slowest first, so that xdist's workers finish together (the runner
+        # adds --maxschedchunk 1: each worker then takes the next case in
+        # this order when it frees up).
+        slowest_first(items, st.durations, base_nodeid)
 
 
 def pytest_collection_finish(session):
@@ -250,6 +259,7 @@ def pytest_runtest_setup(item):
     if not _marker(item):
         return
     item.stash.setdefault(EVIDENCE, Evidence())
+    item.stash[CLOCKS] = timing.start()
     fields = _case_fields(item)
     reason = unimplemented_reason(state(item.config).manifest(), fields.get("id"),
                                   fields.get("roles", ()), fields.get("needs", ()))
@@ -267,6 +277,7 @@ def pytest_runtest_makereport(item, call):
     item.stash.setdefault(PHASES, {})[call.when] = {
         "excinfo": call.excinfo, "duration": call.duration, "rep": rep}
     if call.when == "teardown":
+        _record_time_breakdown(item)
         record = build_record(item, fields, item.stash.get(PHASES, {}),
                               item.stash.get(EVIDENCE, None), state(item.config).manifest_or_none())
         rep.ipc_record = json.dumps(record.to_json(), default=jr.jsonable)
@@ -274,6 +285,17 @@ def pytest_runtest_makereport(item, call):
         rep.user_properties.append(("ipc_kind", str(record.kind)))
         rep.user_properties.append(("ipc_requirement", record.requirement))
     return rep
+
+
+def _record_time_breakdown(item) -> None:
+    """conformance.timing: where the case's time went, in its evidence."""
+    clocks = item.stash.get(CLOCKS, None)
+    ev = item.stash.get(EVIDENCE, None)
+    if clocks is None or ev is None:
+        return
+    processes = ev.data.pop(timing.TIMINGS_KEY, None)
+    duration = sum((p.get("duration") or 0.0) for p in item.stash.get(PHASES, {}).values())
+    ev.record("time_breakdown", timing.breakdown(clocks, duration, processes))
 
 
 class _Collector:
@@ -348,6 +370,22 @@ def _finish(session) -> None:
             st.json_error = f"cannot write {st.json_path}: {e.strerror or e}"
             run = run.replace(exit_status=EXIT_INCOMPLETE)
     st.run = run
+    _update_durations(st, cases)
+
+
+def _update_durations(st: State, cases) -> None:
+    """--ipc-durations: this run's case durations, for the next run's order."""
+    if st.durations_path is None:
+        return
+    got = {r.base_nodeid: float(r.duration or 0.0) / max(1, len(r.repeats or ()))
+           for r in cases if r.executed and r.base_nodeid and r.id}
+    if not got:
+        return
+    try:
+        write_durations(st.durations_path, got, read_durations(st.durations_path))
+    except OSError as e:
+        print(f"ipc-conformance: cannot write {st.durations_path}: {e.strerror or e}",
+              file=sys.stderr)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -171,13 +171,5 @@ def _subreaper(on: bool) -> None:
 def _reap_orphans() -> None:
     """Kill and reap every child left: before the run starts, the command
     has no child of its own, so anything here is the preflight's."""
-    try:
-        children = psutil.Process().children()
-    except psutil.Error:
-        return
-    for p in children:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(children, timeout=5)
+    from ipc_conformance.harness.registry import wait_for_children
+    wait_for_children(timeout=0)

@@ -208,6 +208,9 @@ def build_record(item, fields: dict, phases: dict, ev_obj: Evidence | None,
             message = f"expected ({exp.reason}); saw {observed}: {message}"
         elif kind == Kind.NON_STRICT and exp.result == "non-strict":
             message = f"expected ({exp.reason}); saw {observed}: {message}"
+        elif kind in PASSING_KINDS and getattr(exp, "intermittent", False):
+            message = (f"passed this time; the manifest expects {exp.result!r} in some runs"
+                       f" ({exp.reason})")
         elif kind in PASSING_KINDS:
             kind = Kind.UNEXPECTED_PASS
             message = (f"stale expectation: the manifest expects {exp.result!r}"

@@ -31,6 +31,9 @@ from ipc_conformance.conformance.report import json_report as jr
 
 DEFAULT_MANIFEST = REPO_ROOT / "conformance" / "manifests" / "reference.toml"
 DEFAULT_REPORT_DIR = Path("reports") / "latest"
+# The last runs' case durations per implementation (--ipc-durations): the
+# next run starts the slowest cases first.
+DEFAULT_DURATIONS_DIR = Path("reports") / ".durations"
 
 
 class ManifestProblem(Exception):
@@ -52,6 +55,7 @@ class RunOptions:
     cpu_load: int = 0
     forbid: tuple[str, ...] = ()
     pytest_args: tuple[str, ...] = ()
+    durations_dir: Path | None = DEFAULT_DURATIONS_DIR     # None: collection order
 
 
 @dataclasses.dataclass
@@ -128,7 +132,7 @@ def pytest_command(manifest: Path, *, cases_dir: Path, json_path: Path | None = 
                    random_order: bool = False, seed: int | None = None,
                    case_ids=(), marker: str | None = None, timeout: float | None = None,
                    verbose: bool = False, show_evidence: bool = False,
-                   extra=()) -> list[str]:
+                   durations_path: Path | None = None, extra=()) -> list[str]:
     """The pytest command line of one run."""
     cmd = [sys.executable, "-m", "pytest", str(cases_dir), "-p", "ipc_conformance",
            "--ipc-impl", str(manifest), "-p", "no:cacheprovider"]
@@ -141,8 +145,16 @@ def pytest_command(manifest: Path, *, cases_dir: Path, json_path: Path | None = 
         cmd += ["-k", keyword]
     if marker:
         cmd += ["-m", marker]
+    ordered = durations_path is not None and seed is None and not random_order
     if workers is not None:
         cmd += ["-p", "xdist", "-n", str(workers)]
+        if ordered:
+            # --dist load (xdist's default with -n) hands each worker a chunk
+            # of consecutive cases; one at a time, a worker that frees up
+            # takes the next slowest case instead.
+            cmd += ["--maxschedchunk", "1"]
+    if durations_path is not None:
+        cmd += ["--ipc-durations", str(durations_path)]
     if repeat and repeat > 1:
         cmd += ["--ipc-repeat", str(repeat)]
     if seed is not None:
@@ -227,7 +239,10 @@ def run_suite(manifest_paths, options: RunOptions = RunOptions()) -> SuiteRun:
                              junit_path=junit_path, keyword=options.keyword,
                              workers=options.workers, repeat=options.repeat,
                              random_order=options.random_order, seed=options.seed,
-                             case_ids=options.case_ids, timeout=options.timeout, extra=extra)
+                             case_ids=options.case_ids, timeout=options.timeout,
+                             durations_path=(Path(options.durations_dir).resolve() / f"{stem}.json"
+                                             if options.durations_dir is not None else None),
+                             extra=extra)
         with cpu_load(options.cpu_load):
             proc = run_pytest(cmd)
         results.append(ImplementationRun(stem, json_path, read_run(json_path, proc.returncode)))

@@ -21,6 +21,7 @@ DEFAULT_MANIFEST = REPO_ROOT / "conformance" / "manifests" / "reference.toml"
 STATE = pytest.StashKey["State"]()           # on the config
 EVIDENCE = pytest.StashKey[Evidence]()        # on an item
 PHASES = pytest.StashKey[dict]()              # on an item: setup/call/teardown
+CLOCKS = pytest.StashKey[tuple]()             # on an item: conformance.timing.start()
 REGISTRY = pytest.StashKey[str]()             # on the config: the registry file this run owns
 
 
@@ -38,6 +39,9 @@ def add_options(parser) -> None:
                     help="shuffle the cases (the seed is printed)")
     group.addoption("--ipc-seed", metavar="N", type=int, default=None,
                     help="shuffle the cases with this seed (implies --ipc-random-order)")
+    group.addoption("--ipc-durations", metavar="PATH", default=None,
+                    help="run the slowest cases first, by the durations in PATH (a JSON file "
+                         "this option also updates at the end of the run); not with random order")
     group.addoption("--ipc-case", metavar="ID", action="append", default=[],
                     help="run only this case ID (repeatable)")
     group.addoption("--ipc-forbid", metavar="KIND", action="append", default=[],
@@ -72,6 +76,11 @@ class State:
             self.seed = random.SystemRandom().randrange(1, 2**31)
         else:
             self.seed = None
+        self.durations_path = Path(opt.ipc_durations).resolve() if opt.ipc_durations else None
+        if workerinput is not None and "ipc_durations" in workerinput:
+            self.durations = workerinput["ipc_durations"]    # the controller's, so the order agrees
+        else:
+            self.durations = read_durations(self.durations_path) if self.durations_path else {}
         self._manifest = None
         self.unrunnable: dict[str, str] = {}
         self.started = time.time()
@@ -135,3 +144,44 @@ class State:
 
 def state(config) -> State:
     return config.stash[STATE]
+
+
+# ---------------------------------------------------------------- durations
+# The last runs' case durations of one implementation, for the order of the
+# next run (slowest first, conformance.plugin): {"format": 1, "durations":
+# {base nodeid: seconds}}. A file that cannot be read is an empty one.
+
+DURATIONS_FORMAT = 1
+
+
+def read_durations(path: Path | None) -> dict[str, float]:
+    import json
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        return {str(k): float(v) for k, v in (data.get("durations") or {}).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def write_durations(path: Path, durations: dict[str, float], old: dict[str, float]) -> None:
+    """Merge this run's durations into the file (cases not run keep theirs)."""
+    import json
+    import os
+    merged = {**old, **{k: round(v, 4) for k, v in durations.items()}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump({"format": DURATIONS_FORMAT, "durations": dict(sorted(merged.items()))}, f,
+                  indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def slowest_first(items, durations: dict[str, float], base_nodeid) -> None:
+    """Sort ``items`` in place: cases with no known duration first (in
+    collection order), then by descending duration (ties in collection order)."""
+    def key(item):
+        d = durations.get(base_nodeid(item.nodeid))
+        return (0, 0.0) if d is None else (1, -d)
+    items.sort(key=key)

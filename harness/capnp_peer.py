@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import capnp
 
 from . import liveness
-from .waits import WaitTimeout
+from .waits import WaitTimeout, blocked
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,8 @@ class PeerLoop:
             return await fn(*args)
         future = asyncio.run_coroutine_threadsafe(call(), self.loop)
         try:
-            return future.result(timeout)
+            with blocked():
+                return future.result(timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
             name = getattr(fn, "__qualname__", repr(fn))

@@ -22,7 +22,7 @@ from .fd_table import fd_table
 # the run kills it even if this worker dies first (REGISTRY_ENV and
 # kill_registered are re-exported for the plugin).
 from .registry import REGISTRY_ENV, kill_registered, register_started  # noqa: F401
-from .waits import Deadline, WaitTimeout, wait_readable
+from .waits import Deadline, WaitTimeout, blocked, wait_readable
 
 PR_SET_CHILD_SUBREAPER = 36
 _subreaper_set = False
@@ -87,7 +87,8 @@ class LineBuffer:
                     i += 1
                 if self.closed or deadline.expired():
                     return None
-                self._cv.wait(deadline.left())
+                with blocked():
+                    self._cv.wait(deadline.left())
 
     def text(self) -> str:
         with self._cv:
@@ -114,6 +115,9 @@ class Tracked:
         self.stdout = LineBuffer(popen.stdout, "stdout") if popen.stdout else None
         self.stderr = LineBuffer(popen.stderr, "stderr") if popen.stderr else None
         self.returncode = None
+        self.role = process_role(label)
+        self.started_at = time.monotonic()
+        self.cpu_s = None            # user+system, reaped children included, read at the exit
         self.shutdown_at = None      # when the case closed its end or signalled it
         self.exited_at = None        # when a wait saw it exit (pidfd)
         self.killed_at_teardown = False
@@ -137,6 +141,7 @@ class Tracked:
     def poll_exit(self):
         """The exit status if the process has exited (it is then reaped), else None."""
         if self.returncode is None and wait_readable(self.pidfd, 0):
+            self.sample_cpu()
             self.returncode = self.popen.wait()
             self.exited_at = self.exited_at or time.monotonic()
         return self.returncode
@@ -151,8 +156,26 @@ class Tracked:
                     f"state {diag.get('status')}, blocked in {diag.get('wchan')}",
                     seen=self.seen(), diagnostics=diag)
             self.exited_at = time.monotonic()
+            self.sample_cpu()
             self.returncode = self.popen.wait()
         return self.returncode
+
+    def sample_cpu(self):
+        """Its CPU time (user + system, with the children it reaped), read
+        from /proc while it is a zombie or still running: one read, no
+        process started (conformance.timing sums these per case)."""
+        try:
+            t = self.process.cpu_times()
+            self.cpu_s = t.user + t.system + t.children_user + t.children_system
+        except (psutil.NoSuchProcess, psutil.AccessDenied, OSError):
+            pass
+
+    def timing(self) -> dict:
+        """CPU and wall time (start to exit) of the process, for time_breakdown."""
+        end = self.exited_at
+        return {"pid": self.pid, "label": self.label, "role": self.role,
+                "cpu_s": None if self.cpu_s is None else round(self.cpu_s, 3),
+                "wall_s": None if end is None else round(end - self.started_at, 3)}
 
     def wait_line(self, pattern, timeout: float, *, stream: str = "stdout", start: int = 0) -> re.Match:
         buf = self.stdout if stream == "stdout" else self.stderr
@@ -183,7 +206,19 @@ class Tracked:
         if self.shutdown_at is not None and self.exited_at is not None \
                 and not self.killed_at_teardown:
             out["exit_after_shutdown_ms"] = round((self.exited_at - self.shutdown_at) * 1000, 1)
+        out.update({k: v for k, v in self.timing().items() if k in ("role", "cpu_s", "wall_s")})
         return out
+
+
+# Labels of processes the harness starts for its own ends (helper clients,
+# probe children): everything else a case starts is the implementation's.
+HELPER_WORDS = ("probe", "client", "helper")
+
+
+def process_role(label: str) -> str:
+    """"harness-helper" for a helper's label, else "implementation"."""
+    low = (label or "").lower()
+    return "harness-helper" if any(w in low for w in HELPER_WORDS) else "implementation"
 
 
 class ProcessTracker:
@@ -192,6 +227,8 @@ class ProcessTracker:
         self.tracked: list[Tracked] = []
         self.adopted: dict[int, str] = {}
         self.owned: dict[int, str] = {}
+        self.owned_at: dict[int, float] = {}
+        self.adopted_cpu: dict[int, float] = {}
         self._fates: dict = {}
         self._before = {p.pid for p in psutil.Process().children(recursive=True)}
 
@@ -211,6 +248,7 @@ class ProcessTracker:
         """A process the suite started by other means (pexpect): ours to keep,
         and its process group is killed at teardown."""
         self.owned[pid] = label
+        self.owned_at[pid] = time.monotonic()
         register_started(pid)
 
     def adopt(self, pid: int, label: str):
@@ -246,6 +284,11 @@ class ProcessTracker:
         for pid, label in self.adopted.items():
             try:
                 p = psutil.Process(pid)
+                try:     # still readable (running, zombie, orphan): its CPU so far
+                    t = p.cpu_times()
+                    self.adopted_cpu[pid] = t.user + t.system + t.children_user + t.children_system
+                except (psutil.AccessDenied, OSError):
+                    pass
                 state = "zombie (not reaped)" if p.status() == psutil.STATUS_ZOMBIE else (
                     "still running" + (" (orphan: re-parented to the suite)"
                                        if p.ppid() == os.getpid() else ""))
@@ -257,6 +300,22 @@ class ProcessTracker:
     def verdict(self) -> dict:
         return {"processes": [t.verdict() for t in self.tracked], "spawned": self._fates}
 
+    def timings(self) -> list[dict]:
+        """Per process of the case: label, role (implementation or
+        harness-helper), CPU seconds and wall seconds where known. The
+        shell (started through pexpect) and the processes the
+        implementation spawned and reaped itself are not here: their CPU is
+        in the rest of the case's children time (conformance.timing)."""
+        out = [t.timing() for t in self.tracked]
+        for pid, label in self.owned.items():
+            out.append({"pid": pid, "label": label, "role": process_role(label),
+                        "cpu_s": None, "wall_s": None})
+        for pid, cpu in self.adopted_cpu.items():
+            label = self.adopted.get(pid, "")
+            out.append({"pid": pid, "label": label, "role": process_role(label),
+                        "cpu_s": round(cpu, 3), "wall_s": None, "adopted": True})
+        return out
+
     def teardown(self) -> list[str]:
         """Describe the orphans, then kill every process group we started,
         every adopted and remaining descendant, and reap them all."""
@@ -267,6 +326,9 @@ class ProcessTracker:
                 t.killed_at_teardown = True
                 _killpg(t.pid)
                 t.popen.kill()
+                wait_readable(t.pidfd, 5)
+                t.exited_at = time.monotonic()
+                t.sample_cpu()
                 t.returncode = t.popen.wait()
         for pid in self.owned:
             _killpg(pid)
@@ -275,7 +337,8 @@ class ProcessTracker:
                 p.kill()
             except psutil.NoSuchProcess:
                 pass
-        gone, alive = psutil.wait_procs(self.new_processes(), timeout=5)
+        with blocked():
+            gone, alive = psutil.wait_procs(self.new_processes(), timeout=5)
         for p in gone:
             _reap_quietly(p.pid)
         for p in alive:

@@ -282,7 +282,7 @@ class ShellHandle:
         self.record_dir = os.path.join(exe_dir, "records")
         os.makedirs(self.record_dir, exist_ok=True)
         for name in probe_names:
-            stage_probe(exe_dir, name)
+            stage_probe(exe_dir, name, impl.protocol)
         for name in link_node_as:              # the implementation's own node, by name
             stage_link(exe_dir, impl.executables["node"], name)
         shell_path = stage_link(exe_dir, impl.executables["shell"])

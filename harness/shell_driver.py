@@ -17,7 +17,7 @@ import pexpect
 from pexpect.popen_spawn import PopenSpawn
 
 from .shell_events import Event, parse_event
-from .waits import Deadline, WaitTimeout
+from .waits import Deadline, WaitTimeout, blocked
 
 _LINE = re.compile(r"([^\r\n]*)\r?\n")
 
@@ -72,9 +72,15 @@ class ShellDriver:
     def _seen(self):
         return {"transcript_tail": self.transcript[-2000:]}
 
+    def _expect_raw(self, pattern, timeout):
+        """pexpect's expect, counted as waiting on an event (harness.waits)."""
+        with blocked():
+            return self.child.expect(pattern, timeout=timeout)
+
     def _expect_prompt(self, timeout, what):
         try:
-            self.child.expect_exact(self.prompt, timeout=timeout)
+            with blocked():
+                self.child.expect_exact(self.prompt, timeout=timeout)
         except pexpect.TIMEOUT:
             raise WaitTimeout(f"shell pid {self.pid}: no prompt {self.prompt!r} within "
                               f"{timeout}s after {what}", seen=self._seen()) from None
@@ -102,7 +108,7 @@ class ShellDriver:
         deadline = Deadline(timeout)
         while True:
             try:
-                self.child.expect(_LINE, timeout=deadline.left())
+                self._expect_raw(_LINE, timeout=deadline.left())
             except pexpect.TIMEOUT:
                 raise WaitTimeout(f"shell pid {self.pid}: no answer to {line!r} within "
                                   f"{timeout}s", seen=self._seen()) from None
@@ -146,7 +152,7 @@ class ShellDriver:
                     self._unread_events.remove(ev)
                     return ev
             try:
-                self.child.expect(_LINE, timeout=deadline.left())
+                self._expect_raw(_LINE, timeout=deadline.left())
             except (pexpect.TIMEOUT, pexpect.EOF) as e:
                 seen = self._seen()
                 if show_unread:
@@ -167,7 +173,7 @@ class ShellDriver:
         deadline = Deadline(timeout)
         try:
             while True:
-                i = self.child.expect([_LINE, pexpect.EOF], timeout=deadline.left())
+                i = self._expect_raw([_LINE, pexpect.EOF], timeout=deadline.left())
                 if i == 1:
                     break
                 text = self.child.match.group(1)
@@ -180,7 +186,8 @@ class ShellDriver:
         except pexpect.TIMEOUT:
             raise WaitTimeout(f"shell pid {self.pid} did not end within {timeout}s of quit",
                               seen=self._seen()) from None
-        self.child.wait()
+        with blocked():
+            self.child.wait()
         if not answer_seen:
             raise AssertionError(f"shell ended without 'ok bye': {self.transcript[-500:]}")
         return self.status()
@@ -193,17 +200,18 @@ class ShellDriver:
         """Read the shell's output to its end and reap it; its exit status.
         WaitTimeout (naming ``after``) if it is still running at the deadline."""
         try:
-            self.child.expect(pexpect.EOF, timeout=timeout)
+            self._expect_raw(pexpect.EOF, timeout=timeout)
         except pexpect.TIMEOUT:
             raise WaitTimeout(f"shell pid {self.pid} still running {timeout}s after {after}",
                               seen={"transcript_tail": self.transcript[-1500:]}) from None
-        self.child.wait()
+        with blocked():
+            self.child.wait()
         return self.status()
 
     def drain(self, timeout: float = 10):
         """Read the shell's output to its end, if it ends within ``timeout``."""
         try:
-            self.child.expect(pexpect.EOF, timeout=timeout)
+            self._expect_raw(pexpect.EOF, timeout=timeout)
         except (pexpect.TIMEOUT, pexpect.EOF, OSError, ValueError):
             pass
 

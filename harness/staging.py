@@ -49,9 +49,74 @@ def run_tmpdir(prefix: str = "ipc-") -> str:
     raise FileExistsError(f"no free folder name {prefix}* in {root} after 100 tries")
 
 
-def stage_probe(exe_dir: str, name: str) -> str:
-    """Write the probe child as ``exe_dir/name``, runnable directly."""
+# The native probe child (fixtures/cpp/src/probe.c++, built by
+# ci/build-cpp.sh): the same census, modes and marks as probe_child.py
+# without an interpreter start. It serves the schemas it was compiled with,
+# so it stands in for the Python probe only where the implementation's schemas
+# are those (the same declarations, comments aside). $IPC_PROBE chooses:
+# "native" requires the native one, "auto" takes it when it is built and
+# fits, anything else (unset, "python") the Python probe. The default stays
+# Python until SPAWN-012 stops racing with the native probe's faster exit
+# (its os.waitpid after the parent is killed meets ECHILD under -n 2).
+NATIVE_PROBE = Path(HARNESS_ROOT) / "fixtures" / "cpp" / "build" / "probe-child"
+NATIVE_SCHEMAS = Path(HARNESS_ROOT) / "fixtures" / "cpp" / "schemas"
+_SCHEMA_FILES = ("init.capnp", "echo.capnp", "mp/proxy.capnp")
+_fits: dict = {}
+
+
+def _declarations(path: Path) -> list[str]:
+    out = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            out.append(" ".join(line.split()))
+    return out
+
+
+def _native_fits(protocol) -> bool:
+    """Whether the native probe serves what the Python probe would for
+    PROTOCOL (a manifest's [protocol]); None: the suite's default schemas."""
+    if protocol is None:
+        return True
+    if (getattr(protocol, "init_schema", "init.capnp") != "init.capnp"
+            or getattr(protocol, "init_interface", "Init") != "Init"
+            or not getattr(protocol, "libmultiprocess", True)):
+        return False
+    schema_dir = str(protocol.schema_dir)
+    if schema_dir not in _fits:
+        try:
+            _fits[schema_dir] = all(_declarations(Path(schema_dir) / f) == _declarations(NATIVE_SCHEMAS / f)
+                                    for f in _SCHEMA_FILES)
+        except OSError:
+            _fits[schema_dir] = False
+    return _fits[schema_dir]
+
+
+def probe_kind(protocol=None) -> str:
+    """"native" or "python": which probe child stage_probe stages."""
+    choice = os.environ.get("IPC_PROBE", "")
+    if choice == "python":
+        return "python"
+    built = os.access(NATIVE_PROBE, os.X_OK)
+    if choice == "native":
+        if not built:
+            raise FileNotFoundError(f"IPC_PROBE=native: {NATIVE_PROBE} is not built (bash ci/build-cpp.sh)")
+        if not _native_fits(protocol):
+            raise ValueError(f"IPC_PROBE=native: the native probe does not serve the schemas of "
+                             f"{getattr(protocol, 'schema_dir', protocol)}")
+        return "native"
+    if choice == "auto" and built and _native_fits(protocol):
+        return "native"
+    return "python"
+
+
+def stage_probe(exe_dir: str, name: str, protocol=None) -> str:
+    """Write the probe child as ``exe_dir/name``, runnable directly: a
+    symlink to the native probe, or the Python probe (probe_kind)."""
     path = os.path.join(exe_dir, name)
+    if probe_kind(protocol) == "native":
+        os.symlink(NATIVE_PROBE, path)
+        return path
     with open(path, "w") as f:
         # -I: no PYTHON* variables, no user site; -S: no site module, so no
         # .pth file of the machine runs (and opens or imports anything)

@@ -1,8 +1,10 @@
 """Bounded, event-driven waits. Nothing here sleeps: each wait blocks on a
 descriptor (a pidfd, a socket, a pipe) or a condition, with a deadline, and
 on timeout raises ``WaitTimeout`` carrying what was seen."""
+import contextlib
 import os
 import select
+import threading
 import time
 
 from .errors import HarnessError
@@ -18,6 +20,51 @@ class WaitTimeout(HarnessError, TimeoutError):
         super().__init__(message)
         self.seen = seen
         self.diagnostics = diagnostics
+
+
+class _WaitClock:
+    """Wall time spent blocked in the harness's waits, summed over the
+    process's life: the union of the blocked intervals (a wait inside a wait,
+    or two threads waiting at once, count once). A case reads it before and
+    after (conformance.timing) and calls the difference its time waiting on
+    events."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._since = 0.0
+        self._total = 0.0
+
+    def enter(self):
+        with self._lock:
+            if self._depth == 0:
+                self._since = time.monotonic()
+            self._depth += 1
+
+    def leave(self):
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0:
+                self._total += time.monotonic() - self._since
+
+    def total(self) -> float:
+        with self._lock:
+            if self._depth:
+                return self._total + (time.monotonic() - self._since)
+            return self._total
+
+
+WAIT_CLOCK = _WaitClock()
+
+
+@contextlib.contextmanager
+def blocked():
+    """Count the enclosed time as waiting on an event (WAIT_CLOCK)."""
+    WAIT_CLOCK.enter()
+    try:
+        yield
+    finally:
+        WAIT_CLOCK.leave()
 
 
 class Deadline:
@@ -37,11 +84,12 @@ def wait_readable(fd: int, timeout: float) -> bool:
     poller = select.poll()
     poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
     deadline = Deadline(timeout)
-    while True:
-        if poller.poll(deadline.left() * 1000):
-            return True
-        if deadline.expired():
-            return False
+    with blocked():
+        while True:
+            if poller.poll(deadline.left() * 1000):
+                return True
+            if deadline.expired():
+                return False
 
 
 def wait_pid_exit(pid: int, timeout: float) -> bool:

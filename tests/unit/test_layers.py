@@ -134,3 +134,17 @@ def test_an_optional_build_may_also_be_missing_its_schemas(tmp_path):
     path.write_text(text.format(required="true"))
     with pytest.raises(manifest_api.ManifestError, match="protocol.schema_dir"):
         manifest_api.load_manifest(path)
+
+
+def test_an_intermittent_expectation_is_read_and_checked(tmp_path):
+    base = REFERENCE.read_text().replace('"../../reference_impl/schemas"',
+                                         repr(str(case_api.REPO_ROOT / "reference_impl" / "schemas")))
+    for value, ok in (("true", True), ("false", True), ('"yes"', False)):
+        path = tmp_path / "m.toml"
+        path.write_text(base + f'\n[[expectations]]\ncase = "FD-050"\nresult = "fail"\n'
+                               f'reason = "a race"\nintermittent = {value}\n')
+        if ok:
+            assert manifest_api.load_manifest(path).expectations["FD-050"].intermittent == (value == "true")
+        else:
+            with pytest.raises(manifest_api.ManifestError, match=r"expectations\[0\]\.intermittent"):
+                manifest_api.load_manifest(path)
