@@ -27,12 +27,6 @@ from ipc_conformance.conformance.runner import (DEFAULT_MANIFEST, DEFAULT_REPORT
 
 KNOWN_ROLES = ("child", "listener", "shell")
 
-# The pieces of conformance.runner the commands below use.
-_manifests = load_manifests
-_run_pytest = run_pytest
-_read_run = read_run
-_preflight = preflight_problem
-
 
 # ---------------------------------------------------------------- run
 
@@ -154,7 +148,7 @@ def write_reproducer(info, manifest_path: Path, out: Path) -> int:
 
 def cmd_repro(args) -> int:
     try:
-        (manifest_path, manifest), = _manifests([args.impl])
+        (manifest_path, manifest), = load_manifests([args.impl])
     except ManifestProblem as e:
         print(f"ipc-conformance: {e}", file=sys.stderr)
         return outcome.EXIT_MANIFEST
@@ -172,8 +166,8 @@ def cmd_repro(args) -> int:
         cmd = pytest_command(manifest_path, cases_dir=args.cases, json_path=json_path,
                              case_ids=[info.id], verbose=True, show_evidence=True,
                              repeat=args.repeat, timeout=args.timeout, extra=args.pytest_args)
-        proc = _run_pytest(cmd)
-        run = _read_run(json_path, proc.returncode)
+        proc = run_pytest(cmd)
+        run = read_run(json_path, proc.returncode)
     status = jr.exit_status([run])
     if run is not None:
         for rec in run.cases:
@@ -218,11 +212,11 @@ def role_verdicts(run: Run | None, manifest) -> list[tuple[str, str, str]]:
 
 def cmd_smoke(args) -> int:
     try:
-        (manifest_path, manifest), = _manifests([args.impl])
+        (manifest_path, manifest), = load_manifests([args.impl])
     except ManifestProblem as e:
         print(f"ipc-conformance: {e}", file=sys.stderr)
         return outcome.EXIT_MANIFEST
-    problem = _preflight([(manifest_path, manifest)])
+    problem = preflight_problem([(manifest_path, manifest)])
     if problem:
         print(problem, file=sys.stderr)
         return outcome.EXIT_MANIFEST
@@ -230,8 +224,8 @@ def cmd_smoke(args) -> int:
         json_path = Path(tmp) / "smoke.json"
         cmd = pytest_command(manifest_path, cases_dir=args.cases, json_path=json_path,
                              marker="smoke", timeout=args.timeout, extra=args.pytest_args)
-        proc = _run_pytest(cmd, capture=True)
-        run = _read_run(json_path, proc.returncode)
+        proc = run_pytest(cmd, capture=True)
+        run = read_run(json_path, proc.returncode)
     status = jr.exit_status([run])
     if status != outcome.EXIT_OK and proc.stdout:
         print("\n".join(proc.stdout.splitlines()[-60:]))

@@ -54,13 +54,9 @@ class _Evidence:
 
 
 def _argvs(pid: int) -> list[list[str]]:
-    try:
-        root = psutil.Process(pid)
-        procs = [root] + root.children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
+    from ipc_conformance.harness.processes import family
     out = []
-    for p in procs:
+    for p in family(pid):
         try:
             out.append(p.cmdline())
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):

@@ -377,15 +377,19 @@ def _reap_quietly(pid: int):
         pass
 
 
-def tree(pid: int) -> list[dict]:
-    """The process and its descendants, for evidence."""
+def family(pid: int) -> list[psutil.Process]:
+    """The process and its descendants ([] once it is gone)."""
     try:
         root = psutil.Process(pid)
-        procs = [root] + root.children(recursive=True)
+        return [root] + root.children(recursive=True)
     except psutil.NoSuchProcess:
         return []
+
+
+def tree(pid: int) -> list[dict]:
+    """The process and its descendants, for evidence."""
     out = []
-    for p in procs:
+    for p in family(pid):
         try:
             with p.oneshot():
                 status = p.status()

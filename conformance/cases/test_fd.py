@@ -293,10 +293,10 @@ def _exhausted_attempts(sh, evidence, line, undo, spares=(0, 1, 2, 3)):
     assert sh.alive(), "the shell died"
 
 
-@case("FD-030", "REQ-FD-5", roles=("shell",), conditions=("exhausted",))
-def test_spawn_with_descriptors_exhausted(shell, procs, evidence):
-    """A spawn with the shell's descriptors exhausted (0 or 1 spare: no socketpair) answers an error and leaks nothing; raised again, spawning works."""
-    sh = shell()
+def _spawns_exhausted(sh, procs, evidence, *, spares, rounds):
+    """FD-030 and FD-050: spawns with ``spares`` descriptors left answer an
+    error and leak nothing (``rounds`` times); with the limit raised again a
+    spawn works, answers and is reaped, and nothing is left over."""
     obj, pid = sh.spawn()                     # lazy set-up is no leak
     assert sh.command(f"destroy {obj}").ok
 
@@ -304,15 +304,22 @@ def test_spawn_with_descriptors_exhausted(shell, procs, evidence):
         kid, kid_pid = a.words[2], int(a.words[3].partition("=")[2])
         sh.adopt(kid_pid, "spawned under a low limit")
         assert sh.command(f"destroy {kid}", timeout=20).ok
-    # Spares 0 and 1: the socketpair itself cannot be made. With more, the
-    # fork happens and the child inherits the low limit, so it dies before it
-    # answers: that is SPAWN-014's condition, not this one.
-    _exhausted_attempts(sh, evidence, "spawn probe-child", undo, spares=(0, 1))
+    for _ in range(rounds):
+        _exhausted_attempts(sh, evidence, "spawn probe-child", undo, spares=spares)
     obj, pid = sh.spawn()
     assert sh.command(f"probe {obj}").ok
     d = sh.command(f"destroy {obj}")
     assert_reaped(d.typed_events, obj, pid, 0)
     assert not procs.leftovers()
+
+
+@case("FD-030", "REQ-FD-5", roles=("shell",), conditions=("exhausted",))
+def test_spawn_with_descriptors_exhausted(shell, procs, evidence):
+    """A spawn with the shell's descriptors exhausted (0 or 1 spare: no socketpair) answers an error and leaks nothing; raised again, spawning works."""
+    # Spares 0 and 1: the socketpair itself cannot be made. With more, the
+    # fork happens and the child inherits the low limit, so it dies before it
+    # answers: that is SPAWN-014's condition, not this one.
+    _spawns_exhausted(shell(), procs, evidence, spares=(0, 1), rounds=1)
 
 
 @case("FD-031", "REQ-FD-5", roles=("shell", "listener"), conditions=("exhausted",))
@@ -358,21 +365,7 @@ def test_hundred_fifty_connections_stable(shell, listener, evidence):
 @case("FD-050", "REQ-FD-5", roles=("shell",), conditions=("exhausted",))
 def test_spawn_failing_after_socketpair_leaks_nothing(shell, procs, evidence):
     """A spawn that gets its socketpair but then runs out of descriptors (2 or 3 spare: no room left to fork and exec) answers an error and leaves the shell's descriptor count where it was."""
-    sh = shell()
-    obj, pid = sh.spawn()                     # lazy set-up is no leak
-    assert sh.command(f"destroy {obj}").ok
-
-    def undo(a):
-        kid, kid_pid = a.words[2], int(a.words[3].partition("=")[2])
-        sh.adopt(kid_pid, "spawned under a low limit")
-        assert sh.command(f"destroy {kid}", timeout=20).ok
     # Two spare make the socketpair; what the spawn needs next (an exec
     # status pipe, a pidfd, a fork) then fails for want of descriptors, on
     # the error path that must close the parent's end it already holds.
-    for _ in range(3):
-        _exhausted_attempts(sh, evidence, "spawn probe-child", undo, spares=(2, 3))
-    obj, pid = sh.spawn()
-    assert sh.command(f"probe {obj}").ok
-    d = sh.command(f"destroy {obj}")
-    assert_reaped(d.typed_events, obj, pid, 0)
-    assert not procs.leftovers()
+    _spawns_exhausted(shell(), procs, evidence, spares=(2, 3), rounds=3)

@@ -130,6 +130,14 @@ def run_async(scenario):
     return asyncio.run(capnp.run(scenario()))
 
 
+async def close_expect_exit_zero(client, proc):
+    """Close the parent's end (``client``): the child must exit 0."""
+    client.close()
+    await within(proc.wait(), "the child's exit once its parent's end closed")
+    if proc.returncode != 0:
+        fail("exit status 0 once the parent's end closed", describe(proc.returncode))
+
+
 async def stop(proc):
     """End a process this script started, whatever state it is in."""
     if proc.returncode is None:
@@ -371,11 +379,8 @@ async def _sigint():
             raise
         except Exception as e:
             fail("an answer to a probe after SIGINT", f"the call failed: {e}")
-        client.close()
-        client = None
-        await within(proc.wait(), "the child's exit once its parent's end closed")
-        if proc.returncode != 0:
-            fail("exit status 0 once the parent's end closed", describe(proc.returncode))
+        closing, client = client, None
+        await close_expect_exit_zero(closing, proc)
     finally:
         if client is not None:
             client.close()
@@ -798,11 +803,8 @@ async def _call_after_destroy():
         except capnp.KjException as e:
             fail("the child to go on answering after the call on a destroyed Echo",
                  f"{e.type}: {str(e).splitlines()[0][:200]}")
-        client.close()
-        client = None
-        await within(proc.wait(), "the child's exit once its parent's end closed")
-        if proc.returncode != 0:
-            fail("exit status 0 once the parent's end closed", describe(proc.returncode))
+        closing, client = client, None
+        await close_expect_exit_zero(closing, proc)
     finally:
         if client is not None:
             client.close()
