@@ -52,18 +52,72 @@ def run(cmd: list[str], *, capture: bool = False, grace: float = GRACE) -> subpr
     return subprocess.CompletedProcess(cmd, proc.returncode, out, None)
 
 
+def run_many(cmds: list[list[str]], *, at_once: int, on_start=None, on_end=None,
+             grace: float = GRACE) -> list[subprocess.CompletedProcess]:
+    """Run the commands, at most ``at_once`` at a time, each with its
+    stdout+stderr in a file of its own (read back as ``stdout``), so that
+    concurrent runs do not interleave their output; ``on_start(i, cmd)``
+    and ``on_end(i, completed)`` are called as each starts and ends, in the
+    caller's thread. The end of a child is awaited on its pidfd, not polled.
+    On KeyboardInterrupt every running child is interrupted and reaped
+    (``run``'s rules), then the interrupt goes on."""
+    import os
+    import select
+    import tempfile
+
+    results: list[subprocess.CompletedProcess | None] = [None] * len(cmds)
+    running: dict[int, tuple[int, subprocess.Popen, object]] = {}     # pidfd -> (index, proc, file)
+    pending = list(range(len(cmds)))
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, at_once):
+                i = pending.pop(0)
+                out = tempfile.TemporaryFile(mode="w+", prefix="ipc-run-")
+                if on_start:
+                    on_start(i, cmds[i])
+                proc = subprocess.Popen(cmds[i], text=True, stdout=out, stderr=subprocess.STDOUT)
+                running[os.pidfd_open(proc.pid)] = (i, proc, out)
+            ready, _, _ = select.select(list(running), [], [])
+            for fd in ready:
+                i, proc, out = running.pop(fd)
+                os.close(fd)
+                proc.wait()
+                out.seek(0)
+                results[i] = subprocess.CompletedProcess(cmds[i], proc.returncode, out.read(), None)
+                out.close()
+                if on_end:
+                    on_end(i, results[i])
+    except KeyboardInterrupt:
+        live = [proc for _i, proc, _out in running.values() if proc.poll() is None]
+        for proc in live:            # every run hears of it at once, then each gets its grace
+            _pass_on(proc, interrupts.first_signal() or signal.SIGINT)
+        for proc in live:
+            _await_end(proc, grace)
+        for fd, (_i, _proc, out) in running.items():
+            os.close(fd)
+            out.close()
+        raise
+    return results   # type: ignore[return-value]
+
+
 def _interrupt(proc: subprocess.Popen, grace: float) -> None:
     if proc.poll() is None:
         _pass_on(proc, interrupts.first_signal() or signal.SIGINT)
+        _await_end(proc, grace)
+
+
+def _await_end(proc: subprocess.Popen, grace: float) -> None:
+    """Wait ``grace`` seconds for an interrupted run; then kill it and sweep
+    the registries it left."""
+    try:
+        proc.communicate(timeout=grace)
+    except subprocess.TimeoutExpired:
+        print(f"ipc-conformance: pytest (pid {proc.pid}) did not end within {grace}s of "
+              "the interrupt: killed", file=sys.stderr)
+        proc.kill()
+        proc.communicate()
         try:
-            proc.communicate(timeout=grace)
-        except subprocess.TimeoutExpired:
-            print(f"ipc-conformance: pytest (pid {proc.pid}) did not end within {grace}s of "
-                  "the interrupt: killed", file=sys.stderr)
-            proc.kill()
-            proc.communicate()
-            try:
-                from ipc_conformance.harness.registry import sweep_dead_runs
-                sweep_dead_runs()
-            except ImportError:
-                pass
+            from ipc_conformance.harness.registry import sweep_dead_runs
+            sweep_dead_runs()
+        except ImportError:
+            pass

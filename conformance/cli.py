@@ -36,7 +36,7 @@ def run_options(args) -> RunOptions:
                       keyword=args.k, repeat=args.repeat, random_order=args.random_order,
                       seed=args.seed, case_ids=tuple(args.case), timeout=args.timeout,
                       cpu_load=args.cpu_load, forbid=tuple(args.forbid),
-                      pytest_args=tuple(args.pytest_args))
+                      pytest_args=tuple(args.pytest_args), jobs=args.jobs)
 
 
 def cmd_run(args) -> int:
@@ -211,24 +211,19 @@ def role_verdicts(run: Run | None, manifest) -> list[tuple[str, str, str]]:
 
 
 def cmd_smoke(args) -> int:
-    try:
-        (manifest_path, manifest), = load_manifests([args.impl])
-    except ManifestProblem as e:
-        print(f"ipc-conformance: {e}", file=sys.stderr)
-        return outcome.EXIT_MANIFEST
-    problem = preflight_problem([(manifest_path, manifest)])
-    if problem:
-        print(problem, file=sys.stderr)
-        return outcome.EXIT_MANIFEST
+    (manifest_path, manifest), = load_manifests([args.impl])
     with tempfile.TemporaryDirectory(prefix="ipc-smoke-") as tmp:
-        json_path = Path(tmp) / "smoke.json"
-        cmd = pytest_command(manifest_path, cases_dir=args.cases, json_path=json_path,
-                             marker="smoke", timeout=args.timeout, extra=args.pytest_args)
-        proc = run_pytest(cmd, capture=True)
-        run = read_run(json_path, proc.returncode)
-    status = jr.exit_status([run])
-    if status != outcome.EXIT_OK and proc.stdout:
-        print("\n".join(proc.stdout.splitlines()[-60:]))
+        result = run_suite([manifest_path], RunOptions(
+            report_dir=Path(tmp), cases_dir=args.cases, marker="smoke", timeout=args.timeout,
+            pytest_args=tuple(args.pytest_args), capture=True, durations_dir=None,
+            write_html=False))
+    if result.stopped:
+        print(result.stopped, file=sys.stderr)
+        return result.status
+    (impl_run,) = result.runs
+    run, status = impl_run.run, result.status
+    if status != outcome.EXIT_OK and impl_run.output:
+        print("\n".join(impl_run.output.splitlines()[-60:]))
     name = getattr(manifest, "name", manifest_path.stem)
     print(f"smoke test of {name} ({manifest_path}):")
     for role, verdict, detail in role_verdicts(run, manifest):
@@ -302,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, metavar="N", help="shuffle with this seed")
     p.add_argument("--case", action="append", metavar="ID", default=[], help="only this case ID (repeatable)")
     p.add_argument("--timeout", type=float, metavar="S", help="pytest-timeout per case, seconds")
+    p.add_argument("--jobs", type=int, metavar="J",
+                   help="implementations run at once (default: as many as fit in the cores at "
+                        "-n workers each; 1: one after another with live output)")
     p.add_argument("--forbid", action="append", metavar="KIND", default=[], type=str.upper,
                    choices=[k for k in KINDS if k not in BAD_KINDS],
                    help="a case of this kind fails the run too (repeatable), e.g. "

@@ -357,7 +357,7 @@ def _finish(session) -> None:
         selected=len(selected | set(groups)) if selected else len(groups),
         executed=len(executed),
         run={"seed": st.seed, "repeat": st.repeat, "workers": len(st.workers),
-             "only": sorted(st.only), "forbid": st.forbid},
+             "only": sorted(st.only), "forbid": st.forbid, "probe": st.probe()},
         cases=tuple(cases),
         summary=jr.tally(cases),
         incomplete=True if (session.shouldstop or session.shouldfail) else None,

@@ -1,14 +1,13 @@
 """The runner API: run the suite against manifests and get the results.
 
-``run_suite(manifests, options)`` is what ``ipc-conformance run`` and
-``ipc-conformance mutants`` call; it loads and checks every manifest, runs
+``run_suite(manifests, options)`` is what ``run``, ``smoke``, ``repro``,
+``mutants`` and ``bench`` call; it loads and checks every manifest, runs
 pytest once per implementation (``python -m pytest conformance/cases
---ipc-impl MANIFEST ...``, in a subprocess), reads the JSON results, writes
-the HTML report and computes the exit status of docs/report.md. It prints
-only the pytest command lines and notes; what to print of the results is the
-caller's (``summary_lines``). The lower-level pieces (``pytest_command``,
-``run_pytest``, ``read_run``) serve ``smoke`` and ``repro``, whose runs are
-shaped differently.
+--ipc-impl MANIFEST ...``, in a subprocess; several at once when the cores
+allow, see ``RunOptions.jobs``), reads the JSON results, writes the HTML
+report and computes the exit status of docs/report.md. It prints only the
+pytest command lines, their output and notes; what to print of the results
+is the caller's (``summary_lines``).
 
 This module exists so that the command line only parses and prints, and so
 that other commands run the suite without re-entering the command line.
@@ -56,6 +55,16 @@ class RunOptions:
     forbid: tuple[str, ...] = ()
     pytest_args: tuple[str, ...] = ()
     durations_dir: Path | None = DEFAULT_DURATIONS_DIR     # None: collection order
+    marker: str | None = None          # pytest -m (smoke: "smoke")
+    verbose: bool = False              # pytest -vv -s (repro)
+    show_evidence: bool = False        # print each case's evidence (repro)
+    capture: bool = False              # keep pytest's output in ImplementationRun.output, unprinted
+    preflight: bool = True             # check each shell sees its staged argv0 first
+    write_html: bool = True
+    # Implementations run at once. None: as many as fit in the cores, each
+    # taking ``workers`` of them (1 without xdist), so that the total stays
+    # within the machine; 1: one after another, with pytest's output live.
+    jobs: int | None = None
 
 
 @dataclasses.dataclass
@@ -65,6 +74,8 @@ class ImplementationRun:
     stem: str
     json_path: Path
     run: Run | None
+    returncode: int | None = None
+    output: str | None = None          # pytest's output when it was captured
 
 
 @dataclasses.dataclass
@@ -176,6 +187,24 @@ def run_pytest(cmd: list[str], *, capture: bool = False) -> subprocess.Completed
     return child_run.run(cmd, capture=capture)
 
 
+def _run_concurrently(cmds, at_once: int, *, echo: bool) -> list[subprocess.CompletedProcess]:
+    """``child_run.run_many``; with ``echo``, each command line is printed
+    as it starts and its output, whole, as it ends."""
+    from ipc_conformance.conformance import child_run
+
+    def started(i, cmd):
+        if echo:
+            print(f"$ {shlex.join(cmd)}   [run {i + 1} of {len(cmds)}, {at_once} at once]", flush=True)
+
+    def ended(i, proc):
+        if echo:
+            print(f"--- run {i + 1} of {len(cmds)} ended (exit status {proc.returncode}): "
+                  f"{shlex.join(proc.args)}", flush=True)
+            print(proc.stdout, end="" if proc.stdout.endswith("\n") else "\n", flush=True)
+
+    return child_run.run_many(cmds, at_once=at_once, on_start=started, on_end=ended)
+
+
 def read_run(json_path: Path, rc: int) -> Run | None:
     try:
         return jr.read_run(json_path)
@@ -191,6 +220,19 @@ def preflight_problem(manifests) -> str | None:
     from ipc_conformance.conformance.preflight import check_shell
     problems = [m for _, manifest in manifests if (m := check_shell(manifest))]
     return "\n".join(f"ipc-conformance: {m}" for m in problems) or None
+
+
+def probe_problem(manifests) -> str | None:
+    """The message that stops a run (exit status 3) when $IPC_PROBE asks
+    for a probe child that cannot serve (misspelt, or native and not
+    built): a set-up error, not something to blame on an implementation."""
+    from ipc_conformance.harness.staging import probe_kind
+    for _path, manifest in manifests:
+        try:
+            probe_kind(getattr(manifest, "protocol", None))
+        except (ValueError, OSError) as e:
+            return f"ipc-conformance: {e}"
+    return None
 
 
 def unrunnable_problem(manifests) -> str | None:
@@ -210,6 +252,24 @@ def unrunnable_problem(manifests) -> str | None:
     return "\n".join(f"ipc-conformance: {m}" for m in stop) or None
 
 
+def usable_cores() -> int:
+    import os
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def concurrent_jobs(options: RunOptions, implementations: int) -> int:
+    """How many implementations run at once: ``options.jobs``, or as many
+    as fit in the usable cores at ``options.workers`` each."""
+    if options.jobs is not None:
+        wanted = options.jobs
+    else:
+        wanted = usable_cores() // max(1, options.workers or 1)
+    return max(1, min(wanted, implementations))
+
+
 def run_suite(manifest_paths, options: RunOptions = RunOptions()) -> SuiteRun:
     """Run the suite once per manifest; raises ManifestProblem for a
     manifest that does not load."""
@@ -217,7 +277,7 @@ def run_suite(manifest_paths, options: RunOptions = RunOptions()) -> SuiteRun:
     stopped = unrunnable_problem(manifests)
     if stopped:
         return SuiteRun(EXIT_UNRUNNABLE, stopped=stopped)
-    stopped = preflight_problem(manifests)
+    stopped = probe_problem(manifests) or (preflight_problem(manifests) if options.preflight else None)
     if stopped:
         return SuiteRun(EXIT_MANIFEST, stopped=stopped)
     report_dir = Path(options.report_dir).resolve()
@@ -227,8 +287,8 @@ def run_suite(manifest_paths, options: RunOptions = RunOptions()) -> SuiteRun:
         return SuiteRun(EXIT_INCOMPLETE,
                         stopped=f"ipc-conformance: cannot create {report_dir}: {e.strerror or e}")
     used: set[str] = set()
-    results: list[ImplementationRun] = []
     extra = [*(a for k in options.forbid for a in ("--ipc-forbid", k)), *options.pytest_args]
+    planned: list[tuple[str, Path, list[str]]] = []
     for path, manifest in manifests:
         stem = _stem(getattr(manifest, "name", None) or path.stem, used)
         json_path = report_dir / f"{stem}.json"
@@ -240,15 +300,28 @@ def run_suite(manifest_paths, options: RunOptions = RunOptions()) -> SuiteRun:
                              workers=options.workers, repeat=options.repeat,
                              random_order=options.random_order, seed=options.seed,
                              case_ids=options.case_ids, timeout=options.timeout,
+                             marker=options.marker, verbose=options.verbose,
+                             show_evidence=options.show_evidence,
                              durations_path=(Path(options.durations_dir).resolve() / f"{stem}.json"
                                              if options.durations_dir is not None else None),
                              extra=extra)
-        with cpu_load(options.cpu_load):
-            proc = run_pytest(cmd)
-        results.append(ImplementationRun(stem, json_path, read_run(json_path, proc.returncode)))
+        planned.append((stem, json_path, cmd))
+    at_once = concurrent_jobs(options, len(planned))
+    with cpu_load(options.cpu_load):
+        if at_once == 1 and not options.capture:
+            done = [run_pytest(cmd) for _stem_, _json, cmd in planned]
+        else:
+            done = _run_concurrently([cmd for _s, _j, cmd in planned], at_once,
+                                     echo=not options.capture)
+    results = [ImplementationRun(stem, json_path, read_run(json_path, proc.returncode),
+                                 returncode=proc.returncode,
+                                 output=proc.stdout if options.capture else None)
+               for (stem, json_path, _cmd), proc in zip(planned, done)]
     runs = [r.run for r in results]
     report_path = report_dir / "report.html"
     written = False
+    if not options.write_html:
+        return SuiteRun(jr.exit_status(runs), runs=results)
     try:
         html_report.write([r for r in runs if r is not None], report_path)
         written = True

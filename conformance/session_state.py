@@ -141,6 +141,15 @@ class State:
             pass
         return impl
 
+    def probe(self) -> str | None:
+        """Which probe child the cases stage (harness.staging.probe_kind):
+        "native" or "python"; None when it cannot be told."""
+        try:
+            from ipc_conformance.harness.staging import probe_kind
+            return probe_kind(getattr(self.manifest_or_none(), "protocol", None))
+        except (ImportError, OSError, ValueError):
+            return None
+
 
 def state(config) -> State:
     return config.stash[STATE]

@@ -138,6 +138,10 @@ def test_parent_killed_child_exits(shell):
     assert sh.command(f"probe {obj}").ok
     os.kill(sh.pid, signal.SIGKILL)
     assert_exits(pid, 10, "(the child, once its parent was killed)")
+    # The child sees EOF as soon as the dying shell's descriptors close, and
+    # can exit before the kernel hands the shell's children to the suite (the
+    # subreaper): the shell's own exit (its pidfd) marks that hand-over.
+    assert_exits(sh.pid, 10, "(the killed shell)")
     _, status = os.waitpid(pid, 0)      # ours now: the suite is the subreaper
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
 

@@ -230,6 +230,8 @@ def _run_details(run: Run) -> str:
         bits.append(f"repeat {info['repeat']}")
     if info.get("workers"):
         bits.append(f"{info['workers']} workers")
+    if info.get("probe"):
+        bits.append(f"{info['probe']} probe child")
     return ("<br>" + esc(", ".join(bits))) if bits else ""
 
 

@@ -9,7 +9,7 @@ A run file (written by the plugin with ``--ipc-json``)::
     {"format": 1,
      "implementation": {"name", "manifest", "kind", ...[implementation] table},
      "started", "duration", "selected", "executed",
-     "run": {"seed", "repeat", "workers"},
+     "run": {"seed", "repeat", "workers", "only", "forbid", "probe"},
      "cases": [{"id", "key", "requirement", "requirement_text", "layer", "statement",
                 "area", "kind", "duration", "message", "nodeid", "evidence",
                 "process_verdict"?, ...}],

@@ -91,3 +91,12 @@ def test_not_claimed_runs_keeps_its_observation_and_can_be_forbidden(tmp_path):
     forbidden = run_cli(tmp_path, *args, "--forbid", "NOT-CLAIMED")
     assert forbidden.returncode == outcome.EXIT_FAILED, forbidden.stdout + forbidden.stderr
     assert "NOT-CLAIMED CLI-001" in forbidden.stdout
+
+
+def test_a_misspelt_probe_choice_stops_the_run_with_status_3(tmp_path, monkeypatch):
+    """$IPC_PROBE is set-up: a wrong value must not turn into FAILs."""
+    monkeypatch.setenv("IPC_PROBE", "nativ")
+    proc = run_cli(tmp_path, "--impl", str(REFERENCE), "--case", "SPAWN-001")
+    assert proc.returncode == outcome.EXIT_MANIFEST, proc.stdout + proc.stderr
+    assert "IPC_PROBE='nativ'" in proc.stderr and "python, native or auto" in proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -10,7 +10,7 @@ import pytest
 from ipc_conformance.harness.shell_driver import ShellDriver
 from ipc_conformance.harness.shell_events import (CleanupRan, Disconnected, OtherEvent, Reaped,
                                                   cleanup_tags, parse_event, reaped_of)
-from ipc_conformance.harness.waits import WaitTimeout
+from ipc_conformance.harness.waits import WaitTimeout, wait_pid_exit
 
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_shell.py")
 
@@ -70,6 +70,8 @@ def test_a_shell_that_dies_mid_answer(shell):
         d.command("die", timeout=5)
     assert f"shell pid {d.pid} ended while answering 'die'" in str(e.value)
     assert "partial" in e.value.seen["transcript_tail"]
+    # Its output ends (EOF) a moment before the process itself has exited.
+    assert wait_pid_exit(d.pid, 5), "the shell that said it would die is still running"
     assert not d.alive()
     assert d.status() == 3
 

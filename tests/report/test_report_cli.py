@@ -115,6 +115,28 @@ def test_run_two_implementations_and_passthrough(suite):
     assert "exit status 0: nothing failed unexpectedly" in proc.stdout
 
 
+def test_implementations_at_once_give_the_records_of_one_after_another(suite):
+    """--jobs 2 runs both manifests' pytest sessions at once (each output
+    printed whole as it ends); every case's kind and message are those of
+    the same two runs one after another."""
+    work = suite[0]
+    (work / "other.toml").write_text(MANIFEST.replace('name = "fake"', 'name = "other"'))
+    verdicts = {}
+    for jobs in ("1", "2"):
+        proc = ipc(suite, "run", "--impl", "fake.toml", "--impl", "other.toml", "--report",
+                   f"out{jobs}", "--jobs", jobs)
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        verdicts[jobs] = {name: {c["key"]: (c["kind"], c.get("message"))
+                                 for c in json.loads((work / f"out{jobs}" / f"{name}.json")
+                                                     .read_text())["cases"]}
+                          for name in ("fake", "other")}
+        if jobs == "2":
+            assert "[run 1 of 2, 2 at once]" in proc.stdout and "[run 2 of 2, 2 at once]" in proc.stdout
+            assert proc.stdout.count("--- run ") == 2
+    assert verdicts["1"] == verdicts["2"]
+    assert {k: v[0] for k, v in verdicts["2"]["fake"].items()} == EXPECTED_KINDS
+
+
 def test_invalid_manifest_is_3(suite):
     (suite[0] / "bad.toml").write_text("[implementation]\n")
     proc = ipc(suite, "run", "--impl", "bad.toml", "--report", "out")
