@@ -17,7 +17,6 @@ is installed for every pytest run of the project and stays silent elsewhere.
 """
 from __future__ import annotations
 
-import datetime
 import json
 import random
 import sys
@@ -28,15 +27,15 @@ import pytest
 from ipc_conformance.conformance import timing
 from ipc_conformance.conformance.case import MARKER, SMOKE_MARKER
 from ipc_conformance.conformance.evidence import Evidence
-from ipc_conformance.conformance.outcome import BAD_KINDS, EXIT_INCOMPLETE, FORMAT, CaseRecord, Run
+from ipc_conformance.conformance.outcome import BAD_KINDS, CaseRecord
 from ipc_conformance.conformance.records import (REPEAT_FIXTURE, base_nodeid, build_record,
                                                  worker_crash_record)
 from ipc_conformance.conformance.report import json_report as jr
+from ipc_conformance.conformance.run_assembly import assemble_run, update_durations
 from ipc_conformance.conformance.selection import (not_claimed_reason, unimplemented_reason,
                                                    unrunnable_message)
 from ipc_conformance.conformance.session_state import (CLOCKS, EVIDENCE, PHASES, REGISTRY, STATE,
-                                                       State, add_options, read_durations,
-                                                       slowest_first, state, write_durations)
+                                                       State, add_options, slowest_first, state)
 
 
 # ---------------------------------------------------------------- options
@@ -336,56 +335,8 @@ def _finish(session) -> None:
     st = state(session.config)
     if st.is_worker or not (st.ipc_seen or st.records or st.json_path):
         return
-    groups: dict[str, list[CaseRecord]] = {}
-    for rec in st.records:
-        groups.setdefault(rec.group, []).append(rec)
-    cases = [jr.combine_repeats(sorted(g, key=lambda r: r.repeat)) for g in groups.values()]
-    if st.selected is not None:
-        selected = st.selected
-    else:
-        selected = st.controller_ids - st.non_ipc_done
-    executed = {base for base, g in groups.items()
-                if all(r.executed for r in g) and len(g) >= (st.repeat if g[0].id else 1)}
-    from ipc_conformance.conformance.case import case_sort_key
-    cases.sort(key=lambda r: (case_sort_key(r.id or ""), r.key or ""))
-    run = Run.new(
-        format=FORMAT,
-        implementation=st.implementation(),
-        started=datetime.datetime.fromtimestamp(st.started, datetime.timezone.utc)
-                        .isoformat(timespec="seconds"),
-        duration=round(time.time() - st.started, 3),
-        selected=len(selected | set(groups)) if selected else len(groups),
-        executed=len(executed),
-        run={"seed": st.seed, "repeat": st.repeat, "workers": len(st.workers),
-             "only": sorted(st.only), "forbid": st.forbid, "probe": st.probe()},
-        cases=tuple(cases),
-        summary=jr.tally(cases),
-        incomplete=True if (session.shouldstop or session.shouldfail) else None,
-    )
-    run = run.replace(exit_status=jr.run_exit_status(run))
-    if st.json_path is not None:
-        try:
-            jr.write_run(run, st.json_path)
-        except OSError as e:
-            st.json_error = f"cannot write {st.json_path}: {e.strerror or e}"
-            run = run.replace(exit_status=EXIT_INCOMPLETE)
-    st.run = run
-    _update_durations(st, cases)
-
-
-def _update_durations(st: State, cases) -> None:
-    """--ipc-durations: this run's case durations, for the next run's order."""
-    if st.durations_path is None:
-        return
-    got = {r.base_nodeid: float(r.duration or 0.0) / max(1, len(r.repeats or ()))
-           for r in cases if r.executed and r.base_nodeid and r.id}
-    if not got:
-        return
-    try:
-        write_durations(st.durations_path, got, read_durations(st.durations_path))
-    except OSError as e:
-        print(f"ipc-conformance: cannot write {st.durations_path}: {e.strerror or e}",
-              file=sys.stderr)
+    st.run = assemble_run(st, stopped=bool(session.shouldstop or session.shouldfail))
+    update_durations(st, st.run.cases)
 
 
 def pytest_sessionfinish(session, exitstatus):
