@@ -10,6 +10,7 @@ import psutil
 
 from ipc_conformance.harness.fd_table import holders_of, socket_inode
 from ipc_conformance.harness.processes import ProcessTracker, describe_status
+from ipc_conformance.harness.waits import wait_pid_exit
 
 # Forks a grandchild that holds an inherited socket (argv[1]) and waits; the
 # parent prints the grandchild's pid and exits: the grandchild is an orphan,
@@ -33,13 +34,6 @@ _ZOMBIE_MAKER = (
     "sys.stdin.read()\n")
 
 
-def _until(predicate, timeout=5):
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < end, "condition not met in time"
-        time.sleep(0.02)
-
-
 def test_an_orphan_holding_a_leaked_socket_fails_teardown_and_is_killed():
     tracker = ProcessTracker()
     ours, theirs = socket.socketpair()
@@ -47,8 +41,10 @@ def test_an_orphan_holding_a_leaked_socket_fails_teardown_and_is_killed():
                       label="orphaner")
     t.wait_line(r"^\d+$", 10)
     orphan = int(t.lines()[0])
+    # Its parent has exited and been reaped: the kernel handed the orphan to
+    # the suite (the subreaper) before the parent became reapable.
     assert t.wait_exit(10) == 0
-    _until(lambda: psutil.Process(orphan).ppid() == os.getpid())
+    assert psutil.Process(orphan).ppid() == os.getpid()
     leaked = socket_inode(theirs)
     theirs.close()
     # the leak, seen from the kernel: the orphan still holds the child's socket
@@ -72,7 +68,8 @@ def test_a_zombie_left_by_a_parent_is_reported_in_the_verdict():
     parent.wait_line(r"^\d+$", 10)
     zombie = int(parent.lines()[0])
     tracker.adopt(zombie, "spawned child")
-    _until(lambda: psutil.Process(zombie).status() == psutil.STATUS_ZOMBIE)
+    assert wait_pid_exit(zombie, 10)         # its pidfd: exited (and, unreaped, a zombie)
+    assert psutil.Process(zombie).status() == psutil.STATUS_ZOMBIE
     assert tracker.fates() == {str(zombie): "spawned child: zombie (not reaped)"}
     problems = tracker.teardown()
     assert problems == [], problems       # a zombie is no orphan: it is the verdict's

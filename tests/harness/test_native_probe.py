@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -46,10 +45,15 @@ def _record(records, pid):
 
 
 def _wait_file(path, timeout=10):
-    end = time.monotonic() + timeout
-    while not os.path.exists(path):
-        assert time.monotonic() < end, f"{path} never appeared"
-        time.sleep(0.01)
+    """Until ``path`` exists: inotify on its folder (harness.roles.DirWatch),
+    set up before the first look."""
+    from ipc_conformance.harness.roles import DirWatch
+    from ipc_conformance.harness.waits import Deadline
+    deadline = Deadline(timeout)
+    with DirWatch(os.path.dirname(path)) as watch:
+        while not os.path.exists(path):
+            assert not deadline.expired(), f"{path} never appeared within {timeout}s"
+            watch.wait(deadline.left())
 
 
 def _block_and_ignore():
