@@ -149,10 +149,33 @@ class _Record:
 
 
 @dataclasses.dataclass(frozen=True)
+class ExpectationNote(_Record):
+    """The manifest's expectation a case was judged by (its [[expectations]]
+    entry): ``result`` ("fail", "non-strict", ...) and why."""
+    result: str = ""
+    reason: str = ""
+    extra: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    _absent: frozenset = dataclasses.field(default=frozenset(), repr=False, compare=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class RepeatResult(_Record):
+    """One of the --repeat runs of a case, inside its combined record."""
+    kind: Kind | str | None = None
+    duration: float = 0.0
+    message: str = ""
+    extra: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    _absent: frozenset = dataclasses.field(default=frozenset(), repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", kind_of(self.kind))
+
+
+@dataclasses.dataclass(frozen=True)
 class CaseRecord(_Record):
     """One case of a run (the table "A case record" in docs/report.md).
     Fields are in the order the plugin writes them."""
-    expectation: dict | None = None
+    expectation: ExpectationNote | None = None
     id: str | None = None
     key: str | None = None
     param: str | None = None
@@ -176,16 +199,28 @@ class CaseRecord(_Record):
     evidence: dict = dataclasses.field(default_factory=dict)
     observed_kind: Kind | str | None = None
     process_verdict: Any = None
-    repeats: tuple = ()
+    repeats: tuple[RepeatResult, ...] = ()
     extra: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
     _absent: frozenset = dataclasses.field(default=frozenset(), repr=False, compare=False)
 
-    _LIST_FIELDS = frozenset({"roles", "needs", "repeats"})
+    _LIST_FIELDS = frozenset({"roles", "needs"})
     _OPTIONAL = frozenset({"observed_kind", "process_verdict", "expectation", "repeats"})
 
     def __post_init__(self):
         object.__setattr__(self, "kind", kind_of(self.kind))
         object.__setattr__(self, "observed_kind", kind_of(self.observed_kind))
+        if isinstance(self.expectation, Mapping):
+            object.__setattr__(self, "expectation", ExpectationNote.from_json(self.expectation))
+        if self.repeats and not all(isinstance(r, RepeatResult) for r in self.repeats):
+            object.__setattr__(self, "repeats", tuple(
+                r if isinstance(r, RepeatResult) else RepeatResult.from_json(r) for r in self.repeats))
+
+    def _write(self, name: str, value):
+        if name == "expectation" and isinstance(value, ExpectationNote):
+            return value.to_json()
+        if name == "repeats" and isinstance(value, tuple):
+            return [r.to_json() if isinstance(r, RepeatResult) else r for r in value]
+        return super()._write(name, value)
 
     @property
     def label(self) -> str:

@@ -24,7 +24,8 @@ import pytest
 
 from ipc_conformance.conformance.case import layer_of, load_requirements, statement_of
 from ipc_conformance.conformance.evidence import Evidence
-from ipc_conformance.conformance.outcome import CATCHING_KINDS, PASSING_KINDS, CaseRecord, Kind
+from ipc_conformance.conformance.outcome import (CATCHING_KINDS, PASSING_KINDS, CaseRecord,
+                                                ExpectationNote, Kind)
 from ipc_conformance.conformance.selection import not_claimed_reason
 from ipc_conformance.harness.errors import HarnessError, Leak
 
@@ -202,7 +203,7 @@ def build_record(item, fields: dict, phases: dict, ev_obj: Evidence | None,
     exp = (getattr(manifest, "expectations", {}) or {}).get(case_id) if manifest else None
     observed = kind
     if exp is not None and exp.result in ("fail", "non-strict"):
-        expectation = {"result": exp.result, "reason": exp.reason}
+        expectation = ExpectationNote.new(result=exp.result, reason=exp.reason)
         if kind in CATCHING_KINDS:
             kind = Kind.EXPECTED_FAIL if exp.result == "fail" else Kind.NON_STRICT
             message = f"expected ({exp.reason}); saw {observed}: {message}"
@@ -216,7 +217,7 @@ def build_record(item, fields: dict, phases: dict, ev_obj: Evidence | None,
             message = (f"stale expectation: the manifest expects {exp.result!r}"
                        f" ({exp.reason}) but the case passed")
     elif exp is not None:
-        expectation = {"result": exp.result, "reason": exp.reason}
+        expectation = ExpectationNote.new(result=exp.result, reason=exp.reason)
     not_claimed = not_claimed_reason(manifest, fields.get("requirement")) if manifest else None
     if not_claimed is not None:
         # Observed, kept and shown, never judged (conformance/selection.py).

@@ -163,8 +163,8 @@ def render_cell_body(rec: CaseRecord, label: str) -> str:
         parts.append(f"<div class='small'>observed: {badge(rec.observed_kind)}</div>")
     if rec.expectation:
         exp = rec.expectation
-        parts.append(f"<h4>manifest expectation</h4><div>{esc(exp.get('result'))}: "
-                     f"{esc(exp.get('reason'))}</div>")
+        parts.append(f"<h4>manifest expectation</h4><div>{esc(exp.result)}: "
+                     f"{esc(exp.reason)}</div>")
     if rec.requirement:
         layer = f" (layer: {rec.layer})" if rec.layer else ""
         parts.append(f"<h4>requirement {esc(rec.requirement)}{esc(layer)}</h4>"
@@ -172,8 +172,8 @@ def render_cell_body(rec: CaseRecord, label: str) -> str:
     if rec.process_verdict is not None:
         parts.append("<h4>process verdict</h4>" + render_value(rec.process_verdict))
     if rec.repeats:
-        rows = "".join(f"<tr><td>{i}</td><td>{badge(r.get('kind', '?'))}</td>"
-                       f"<td>{float(r.get('duration') or 0):.3f}s</td><td>{esc(r.get('message'))}</td></tr>"
+        rows = "".join(f"<tr><td>{i}</td><td>{badge(r.kind or '?')}</td>"
+                       f"<td>{float(r.duration or 0):.3f}s</td><td>{esc(r.message)}</td></tr>"
                        for i, r in enumerate(rec.repeats, 1))
         parts.append(f"<h4>repeats</h4><table><tr><th>#</th><th>kind</th><th>duration</th>"
                      f"<th>message</th></tr>{rows}</table>")

@@ -26,7 +26,7 @@ from typing import Iterable
 
 from ipc_conformance.conformance.outcome import (BAD_KINDS, CATCHING_KINDS, EXIT_FAILED,
                                                 EXIT_INCOMPLETE, EXIT_MANIFEST, EXIT_OK,
-                                                KINDS, PASSING_KINDS, CaseRecord, Kind, Run,
+                                                KINDS, PASSING_KINDS, CaseRecord, Kind, RepeatResult, Run,
                                                 as_record, as_run)
 
 
@@ -63,7 +63,7 @@ def combine_repeats(runs: list[CaseRecord | dict]) -> CaseRecord:
     kinds = [r.kind for r in runs]
     shown = next((r for r in runs if r.kind not in PASSING_KINDS), runs[0])
     changes = {
-        "repeats": tuple({"kind": r.kind, "duration": r.duration, "message": r.message}
+        "repeats": tuple(RepeatResult.new(kind=r.kind, duration=r.duration, message=r.message)
                          for r in runs),
         "duration": round(sum(r.duration or 0 for r in runs), 6),
         "executed": all(r.executed for r in runs)}
