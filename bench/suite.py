@@ -56,9 +56,9 @@ def run(ctx: Context):
                  "s", baseline="suite.serial")
     runs = []
 
-    def one(workers, fig, manifest=MANIFEST):
+    def one(workers, fig, manifest=MANIFEST, env=()):
         def go():
-            wall, data = _run_suite(workers, s.suite, manifest, durations.name)
+            wall, data = _run_suite(workers, s.suite, manifest, durations.name, env)
             fig.add(wall)
             runs.append({"manifest": manifest.name, "workers": workers, "wall_s": round(wall, 3),
                          **data})
@@ -70,8 +70,14 @@ def run(ctx: Context):
                         part.add(tb[f"{k}_s"] / data["cases"] * 1e3)
                 overhead.add(max(0.0, wall - data["case_seconds"]))
         return go
-    tasks = {"serial": one(None, serial), "n2": one(2, par)}
-    figs = {"serial": [serial, per_case, *parts.values(), overhead], "n2": par}
+    # The same run with the Python probe child (the suite before the native
+    # one became the default): the probe's share of the cost, side by side.
+    pyprobe = f("suite.n2.python_probe", "suite", f"conformance run, {what}, -n 2, Python probe "
+                "child (IPC_PROBE=python)", "s", baseline="suite.n2")
+    tasks = {"serial": one(None, serial), "n2": one(2, par),
+             "n2.python_probe": one(2, pyprobe, env=(("IPC_PROBE", "python"),))}
+    figs = {"serial": [serial, per_case, *parts.values(), overhead], "n2": par,
+            "n2.python_probe": pyprobe}
     # The same suite against each compiled implementation: the harness's cost
     # with children that start in milliseconds instead of an interpreter's time.
     full = s.suite == "full"
@@ -107,7 +113,7 @@ def run(ctx: Context):
     ctx.extra["suite"] = {"scope": s.suite, "runs": runs}
 
 
-def _run_suite(workers, scope, manifests, durations_dir=None):
+def _run_suite(workers, scope, manifests, durations_dir=None, env=()):
     """One run_suite call, timed: (wall seconds, facts from its records)."""
     from ipc_conformance.conformance.runner import RunOptions, run_suite
     manifests = manifests if isinstance(manifests, list) else [manifests]
@@ -115,7 +121,7 @@ def _run_suite(workers, scope, manifests, durations_dir=None):
         options = RunOptions(report_dir=Path(tmp), workers=workers,
                              keyword="smoke" if scope == "smoke" else None,
                              durations_dir=Path(durations_dir) if durations_dir else None,
-                             capture=True)
+                             capture=True, env=tuple(env))
         t0 = time.perf_counter()
         result = run_suite([str(m) for m in manifests], options)
         wall = time.perf_counter() - t0
@@ -132,6 +138,7 @@ def _run_suite(workers, scope, manifests, durations_dir=None):
     slowest = sorted(cases, key=lambda r: -float(r.duration or 0))[:10]
     breakdowns = [rec.evidence.get("time_breakdown") for rec in cases]
     return wall, {"exit_status": result.status, "cases": len(cases), "kinds": kinds,
+                  "probe": sorted({str(r.run.run.get("probe")) for r in result.runs}),
                   "jobs": _jobs(workers, len(manifests)),
                   "case_seconds": sum(float(r.duration or 0) for r in cases),
                   "slowest": [[r.key, round(float(r.duration or 0), 3)] for r in slowest],

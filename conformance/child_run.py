@@ -37,11 +37,12 @@ def _pass_on(proc: subprocess.Popen, sig: int) -> None:
             pass
 
 
-def run(cmd: list[str], *, capture: bool = False, grace: float = GRACE) -> subprocess.CompletedProcess:
+def run(cmd: list[str], *, capture: bool = False, grace: float = GRACE,
+        env: dict | None = None) -> subprocess.CompletedProcess:
     """``subprocess.run(cmd, text=True)``, capturing stdout+stderr if asked;
     on KeyboardInterrupt, the child is interrupted and reaped, then the
     interrupt goes on."""
-    proc = subprocess.Popen(cmd, text=True,
+    proc = subprocess.Popen(cmd, text=True, env=env,
                             stdout=subprocess.PIPE if capture else None,
                             stderr=subprocess.STDOUT if capture else None)
     try:
@@ -53,7 +54,7 @@ def run(cmd: list[str], *, capture: bool = False, grace: float = GRACE) -> subpr
 
 
 def run_many(cmds: list[list[str]], *, at_once: int, on_start=None, on_end=None,
-             grace: float = GRACE) -> list[subprocess.CompletedProcess]:
+             grace: float = GRACE, env: dict | None = None) -> list[subprocess.CompletedProcess]:
     """Run the commands, at most ``at_once`` at a time, each with its
     stdout+stderr in a file of its own (read back as ``stdout``), so that
     concurrent runs do not interleave their output; ``on_start(i, cmd)``
@@ -75,7 +76,8 @@ def run_many(cmds: list[list[str]], *, at_once: int, on_start=None, on_end=None,
                 out = tempfile.TemporaryFile(mode="w+", prefix="ipc-run-")
                 if on_start:
                     on_start(i, cmds[i])
-                proc = subprocess.Popen(cmds[i], text=True, stdout=out, stderr=subprocess.STDOUT)
+                proc = subprocess.Popen(cmds[i], text=True, stdout=out, stderr=subprocess.STDOUT,
+                                        env=env)
                 running[os.pidfd_open(proc.pid)] = (i, proc, out)
             ready, _, _ = select.select(list(running), [], [])
             for fd in ready:

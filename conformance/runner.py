@@ -65,6 +65,9 @@ class RunOptions:
     # taking ``workers`` of them (1 without xdist), so that the total stays
     # within the machine; 1: one after another, with pytest's output live.
     jobs: int | None = None
+    # Environment variables set for the runs (bench: IPC_PROBE=python beside
+    # the default, side by side in one process); the rest is inherited.
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass
@@ -181,13 +184,15 @@ def pytest_command(manifest: Path, *, cases_dir: Path, json_path: Path | None = 
     return cmd + list(extra)
 
 
-def run_pytest(cmd: list[str], *, capture: bool = False) -> subprocess.CompletedProcess:
+def run_pytest(cmd: list[str], *, capture: bool = False, env: dict | None = None
+               ) -> subprocess.CompletedProcess:
     print("$ " + shlex.join(cmd), flush=True)
     from ipc_conformance.conformance import child_run      # an interrupt waits for pytest's cleanup
-    return child_run.run(cmd, capture=capture)
+    return child_run.run(cmd, capture=capture, env=env)
 
 
-def _run_concurrently(cmds, at_once: int, *, echo: bool) -> list[subprocess.CompletedProcess]:
+def _run_concurrently(cmds, at_once: int, *, echo: bool, env: dict | None = None
+                      ) -> list[subprocess.CompletedProcess]:
     """``child_run.run_many``; with ``echo``, each command line is printed
     as it starts and its output, whole, as it ends."""
     from ipc_conformance.conformance import child_run
@@ -202,7 +207,7 @@ def _run_concurrently(cmds, at_once: int, *, echo: bool) -> list[subprocess.Comp
                   f"{shlex.join(proc.args)}", flush=True)
             print(proc.stdout, end="" if proc.stdout.endswith("\n") else "\n", flush=True)
 
-    return child_run.run_many(cmds, at_once=at_once, on_start=started, on_end=ended)
+    return child_run.run_many(cmds, at_once=at_once, on_start=started, on_end=ended, env=env)
 
 
 def read_run(json_path: Path, rc: int) -> Run | None:
@@ -307,12 +312,14 @@ def run_suite(manifest_paths, options: RunOptions = RunOptions()) -> SuiteRun:
                              extra=extra)
         planned.append((stem, json_path, cmd))
     at_once = concurrent_jobs(options, len(planned))
+    import os
+    env = {**os.environ, **dict(options.env)} if options.env else None
     with cpu_load(options.cpu_load):
         if at_once == 1 and not options.capture:
-            done = [run_pytest(cmd) for _stem_, _json, cmd in planned]
+            done = [run_pytest(cmd, env=env) for _stem_, _json, cmd in planned]
         else:
             done = _run_concurrently([cmd for _s, _j, cmd in planned], at_once,
-                                     echo=not options.capture)
+                                     echo=not options.capture, env=env)
     results = [ImplementationRun(stem, json_path, read_run(json_path, proc.returncode),
                                  returncode=proc.returncode,
                                  output=proc.stdout if options.capture else None)
