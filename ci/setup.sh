@@ -8,7 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
+# [mutation]: cosmic-ray, for `ipc-conformance mutants --generated`; the
+# project's tests check that command's plumbing with it.
+python3 -m pip install --quiet --disable-pip-version-check -e ".[test,mutation]"
 
 # Debian packages, installed when missing and we can (root with apt):
 # iproute2 (`ss`: the LISTEN cases read a listener's accept queue) and the

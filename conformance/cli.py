@@ -9,6 +9,7 @@ follows the contract in docs/report.md.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -22,8 +23,7 @@ from ipc_conformance.conformance.report import html_report
 from ipc_conformance.conformance.report import json_report as jr
 from ipc_conformance.conformance.runner import (DEFAULT_MANIFEST, DEFAULT_REPORT_DIR,  # noqa: F401 (re-exported)
                                 ManifestProblem, RunOptions, describe_status, load_manifest,
-                                load_manifests, preflight_problem, pytest_command, read_run,
-                                run_pytest, run_suite, summary_lines)
+                                load_manifests, pytest_command, run_suite, summary_lines)
 
 KNOWN_ROLES = ("child", "listener", "shell")
 
@@ -133,13 +133,16 @@ def cmd_explain(args) -> int:
 
 # ---------------------------------------------------------------- repro
 
-def write_reproducer(info, manifest_path: Path, out: Path) -> int:
-    """``repro --write FILE``: a standalone reproducer script (conformance.repro)."""
+def write_reproducer(info, manifest_path: Path, out: Path, *, minimise: bool = True,
+                     cases_dir: Path = CASES_DIR) -> int:
+    """``repro --write FILE``: run the case, and from its trace a standalone
+    reproducer script (conformance.repro), minimised unless ``--no-minimise``."""
     from ipc_conformance.conformance import repro
     try:
-        path = repro.write_reproducer(info, load_manifest(manifest_path), out,
-                                      requirement_text=load_requirements().get(info.requirement, ""))
-    except repro.ReproUnsupported as e:
+        path = repro.reproduce(info, load_manifest(manifest_path), manifest_path, out,
+                               cases_dir=cases_dir, minimise=minimise,
+                               requirement_text=load_requirements().get(info.requirement, ""))
+    except (repro.ReproUnsupported, repro.NoTrace) as e:
         print(f"ipc-conformance: {e}", file=sys.stderr)
         return outcome.EXIT_INCOMPLETE
     print(f"wrote {path}: run it with `python3 {path}` (exit 0: right, 1: the bug, with a message)")
@@ -147,28 +150,29 @@ def write_reproducer(info, manifest_path: Path, out: Path) -> int:
 
 
 def cmd_repro(args) -> int:
-    try:
-        (manifest_path, manifest), = load_manifests([args.impl])
-    except ManifestProblem as e:
-        print(f"ipc-conformance: {e}", file=sys.stderr)
-        return outcome.EXIT_MANIFEST
+    (manifest_path, manifest), = load_manifests([args.impl])
     cases = _cases(args)
     info = next((c for c in cases if c.id == args.case.upper()), None)
     if info is None:
         print(f"ipc-conformance: no case {args.case}", file=sys.stderr)
         return outcome.EXIT_INCOMPLETE
     if args.write:
-        return write_reproducer(info, manifest_path, Path(args.write))
+        return write_reproducer(info, manifest_path, Path(args.write),
+                                minimise=not args.no_minimise, cases_dir=args.cases)
     print(explain(info, load_requirements()))
     print(f"against {getattr(manifest, 'name', manifest_path)}: {_availability(info, manifest)}")
     with tempfile.TemporaryDirectory(prefix="ipc-repro-") as tmp:
-        json_path = Path(args.json).resolve() if args.json else Path(tmp) / "repro.json"
-        cmd = pytest_command(manifest_path, cases_dir=args.cases, json_path=json_path,
-                             case_ids=[info.id], verbose=True, show_evidence=True,
-                             repeat=args.repeat, timeout=args.timeout, extra=args.pytest_args)
-        proc = run_pytest(cmd)
-        run = read_run(json_path, proc.returncode)
-    status = jr.exit_status([run])
+        result = run_suite([manifest_path], RunOptions(
+            report_dir=Path(tmp), cases_dir=args.cases, case_ids=(info.id,), verbose=True,
+            show_evidence=True, repeat=args.repeat, timeout=args.timeout,
+            pytest_args=tuple(args.pytest_args), durations_dir=None, write_html=False, jobs=1))
+        if result.stopped:
+            print(result.stopped, file=sys.stderr)
+            return result.status
+        (impl_run,) = result.runs
+        if args.json and impl_run.json_path.exists():
+            shutil.copyfile(impl_run.json_path, Path(args.json))
+    run, status = impl_run.run, result.status
     if run is not None:
         for rec in run.cases:
             print(f"{rec.key}: {rec.kind}" + (f": {rec.message}" if rec.message else ""))
@@ -323,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run one case alone, verbose, printing its transcript and evidence")
     p.add_argument("case", metavar="CASE")
     p.add_argument("--impl", metavar="MANIFEST", required=True)
-    p.add_argument("--write", metavar="FILE", help="write a standalone reproducer script (pexpect, psutil, pycapnp only) instead of running the case")
+    p.add_argument("--write", metavar="FILE", help="write a standalone reproducer script (pexpect, psutil, pycapnp only), generated from the case's trace against the implementation, instead of running the case")
+    p.add_argument("--no-minimise", action="store_true", help="with --write: keep every step of the trace (default: drop the steps the failure does not need, by delta debugging)")
     p.add_argument("--json", metavar="PATH", help="keep the JSON result here")
     p.add_argument("--repeat", type=int, metavar="N")
     p.add_argument("--timeout", type=float, metavar="S")

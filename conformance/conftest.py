@@ -10,10 +10,12 @@ import tempfile
 import pytest
 
 from ipc_conformance.conformance.timing import TIMINGS_KEY
+from ipc_conformance.harness import trace
 from ipc_conformance.harness.capnp_peer import PeerLoop, load_schemas
 from ipc_conformance.harness.errors import Leak
 from ipc_conformance.harness.processes import ProcessTracker
-from ipc_conformance.harness.roles import ChildHandle, ListenerHandle, ShellHandle
+from ipc_conformance.harness.roles import ChildHandle, ListenerHandle
+from ipc_conformance.harness.shell_handle import ShellHandle
 from ipc_conformance.harness.staging import run_tmpdir
 
 
@@ -21,11 +23,23 @@ class ProcessLeak(Leak, AssertionError):
     """Processes the implementation left behind (the plugin reports a leak)."""
 
 
+@pytest.fixture(autouse=True)
+def _ipc_trace(evidence):
+    """The case's trace (harness.trace): the steps it takes through the
+    harness, kept as the evidence ``trace`` (what ``repro --write`` replays)."""
+    t = trace.Trace()
+    trace.activate(t)
+    yield t
+    trace.deactivate()
+    evidence.record("trace", t.to_json())
+
+
 @pytest.fixture
 def short_tmp():
     """Short (socket paths stay far from 108 bytes, with any xdist worker
     count), under $TMPDIR when that is short, and in the run's registry."""
     path = run_tmpdir("ipc-")
+    trace.root("tmp", path)
     yield path
     shutil.rmtree(path, ignore_errors=True)
 

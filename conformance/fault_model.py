@@ -66,7 +66,7 @@ _NO_LIMIT = (
     "REQ-SHUT-6", "REQ-CLEAN-1", "REQ-CLEAN-2", "REQ-CLEAN-3", "REQ-CLEAN-4", "REQ-CLEAN-5",
     "REQ-LISTEN-1", "REQ-LISTEN-2", "REQ-LISTEN-8", "REQ-LISTEN-9", "REQ-LISTEN-11",
     "REQ-ADDR-1", "REQ-ADDR-2", "REQ-ADDR-5", "REQ-ADDR-6", "REQ-ADDR-7", "REQ-ADDR-8",
-    "REQ-ADDR-9", "REQ-SIG-1", "REQ-SIG-2", "REQ-SIG-3", "REQ-CLI-1", "REQ-CLI-2",
+    "REQ-ADDR-9", "REQ-SIG-1", "REQ-SIG-2", "REQ-SIG-3", "REQ-CLI-2",
     "REQ-CLI-3", "REQ-CLI-4", "REQ-FAULT-2", "REQ-FAULT-3", "REQ-FAULT-5", "REQ-PROTO-1",
     "REQ-PROTO-4", "REQ-PROTO-5", "REQ-PROTO-6")
 
@@ -89,9 +89,11 @@ NOT_APPLICABLE: dict[tuple[str, str], str] = {
     **_each(("ADDR",), _SESSION, "static"),
     **_each(_NO_LIMIT, ("at-limit",), "no-limit"),
     **_each(_NO_RESOURCE, ("exhausted",), "no-resource"),
-    # The node's command line: parsed before anything is served.
-    **_each(("REQ-CHILD-2", "REQ-CHILD-3", "REQ-CHILD-5", "REQ-CLI-5"), _ALL_BUT_NORMAL,
-            "no-session"),
+    # The node's command line: parsed before anything is served. The -ipcfd
+    # number has a limit of its own, though: the 32-bit range (CLI-017).
+    **{k: v for k, v in _each(("REQ-CHILD-2", "REQ-CHILD-3", "REQ-CHILD-5", "REQ-CLI-5"),
+                              _ALL_BUT_NORMAL, "no-session").items()
+       if k != ("REQ-CHILD-3", "at-limit")},
     **_each(("REQ-CHILD-1", "REQ-CHILD-4"), ("exhausted", "at-limit", "combined", "repeated",
                                             "concurrent"), "one-shot"),
     ("REQ-CHILD-1", "peer-dies"): "no-session",

@@ -7,6 +7,10 @@ cases caught which mutant) and prints the mutation score: mutants caught /
 mutants. A mutant is caught when at least one case FAILs, TIMEs OUT or
 CRASHes against it. The command succeeds only when the reference passes,
 every run is complete and every mutant is caught.
+
+With --generated it runs the machine-made mutants instead: a resumable
+cosmic-ray session over the reference's process and protocol layers
+(conformance/generated_mutants.py; pip install -e '.[mutation]').
 """
 from __future__ import annotations
 
@@ -60,6 +64,9 @@ def score_lines(runs: list[Run | dict]) -> tuple[list[str], bool]:
 
 
 def cmd_mutants(args) -> int:
+    if getattr(args, "generated", False):       # machine-made mutants: conformance/generated_mutants.py
+        from ipc_conformance.conformance.generated_mutants import cmd_generated
+        return cmd_generated(args)
     from ipc_conformance.conformance import runner
 
     manifests = ([] if args.no_reference else [str(runner.DEFAULT_MANIFEST)]) + \
@@ -95,4 +102,6 @@ def add_parser(sub, fmt) -> None:
     p.add_argument("-k", metavar="EXPR", help="pytest -k expression (test names)")
     p.add_argument("--case", action="append", metavar="ID", default=[], help="only this case ID (repeatable)")
     p.add_argument("--timeout", type=float, metavar="S", help="pytest-timeout per case, seconds")
+    from ipc_conformance.conformance.generated_mutants import add_arguments
+    add_arguments(p)
     p.set_defaults(func=cmd_mutants)

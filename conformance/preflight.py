@@ -123,7 +123,7 @@ def check_shell(manifest, timeout: float = 20) -> str | None:
     preflight can tell); else the message that stops the run."""
     if not manifest.has_role("shell") or not manifest.executables.get("shell"):
         return None
-    from ipc_conformance.harness.roles import ShellHandle
+    from ipc_conformance.harness.shell_handle import ShellHandle
     from ipc_conformance.harness.staging import short_tmp_root
     from ipc_conformance.harness.waits import WaitTimeout
 

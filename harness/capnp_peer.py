@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import capnp
 
-from . import liveness
+from . import liveness, trace
 from .waits import WaitTimeout, blocked
 
 
@@ -145,6 +145,19 @@ class Client:
             self._echo = (await self.init.makeEcho(ctx)).result
         return (await self._echo.echo(ctx, text)).result
 
+    async def echo_after_destroy(self) -> tuple[str, str]:
+        """A fresh Echo, one call, Echo.destroy, then a call on the destroyed
+        Echo: ("answered", text), or the kj error type and its first line."""
+        ctx = await self.context()
+        echo = (await self.init.makeEcho(ctx)).result
+        if (await echo.echo(ctx, "before")).result != "before":
+            return "wrong answer before destroy", ""
+        await echo.destroy(ctx)
+        try:
+            return "answered", (await echo.echo(ctx, "after")).result
+        except capnp.KjException as e:
+            return kj_type(e), str(e).splitlines()[0][:300]
+
     async def destroy_echo(self):
         ctx = await self.context()
         echo, self._echo = self._echo, None
@@ -202,6 +215,7 @@ class SuiteServer:
     connect to. Counts what it accepted and what is still connected."""
 
     def __init__(self, schemas: Schemas, path: str):
+        trace.record("suite.serve", path=path)
         self.path = path
         self._init_cls = suite_servers(schemas)
         self.accepted = 0

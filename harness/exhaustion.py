@@ -9,6 +9,7 @@ import re
 
 import psutil
 
+from . import trace
 from .waits import Deadline
 
 
@@ -30,17 +31,24 @@ def lowest_free_fd(pid: int) -> int:
 
 
 @contextlib.contextmanager
-def nofile_limit(pid: int, soft: int):
+def nofile_limit(pid: int, soft: int, *, _spare=None):
     """Set ``pid``'s soft RLIMIT_NOFILE to ``soft`` (the hard limit kept),
     and give it back its own limit at the end, however the block ends.
     With ``soft`` = :func:`lowest_free_fd`, the next descriptor it makes
-    fails with EMFILE. Yields the limit it had."""
+    fails with EMFILE. Yields the limit it had. Both ends are traced
+    (harness.trace), by ``spare`` when :func:`exhausted` set it, since the
+    lowest free number differs from run to run."""
     proc = psutil.Process(pid)
     old = proc.rlimit(psutil.RLIMIT_NOFILE)
+    if _spare is None:
+        trace.record("rlimit.set", pid=trace.pid(pid), soft=soft)
+    else:
+        trace.record("rlimit.exhaust", pid=trace.pid(pid), spare=_spare)
     proc.rlimit(psutil.RLIMIT_NOFILE, (soft, old[1]))
     try:
         yield old
     finally:
+        trace.record("rlimit.restore", pid=trace.pid(pid))
         try:
             proc.rlimit(psutil.RLIMIT_NOFILE, old)
         except psutil.NoSuchProcess:
@@ -50,7 +58,7 @@ def nofile_limit(pid: int, soft: int):
 @contextlib.contextmanager
 def exhausted(pid: int, spare: int = 0):
     """``pid`` can make only ``spare`` more descriptors until the block ends."""
-    with nofile_limit(pid, lowest_free_fd(pid) + spare) as old:
+    with nofile_limit(pid, lowest_free_fd(pid) + spare, _spare=spare) as old:
         yield old
 
 

@@ -16,6 +16,7 @@ import time
 
 import psutil
 
+from . import trace
 from .errors import HarnessError
 from .fd_table import fd_table
 # The run's registry: every process group started here is written down, so
@@ -146,8 +147,16 @@ class Tracked:
             self.exited_at = self.exited_at or time.monotonic()
         return self.returncode
 
+    trace_name = None
+
     def wait_exit(self, timeout: float) -> int:
         """Wait for the exit (pidfd) and reap; negative status = killed by that signal."""
+        if self.trace_name:
+            return trace.call("proc.wait_exit", self._wait_exit, timeout, on=self.trace_name,
+                              timeout=timeout)
+        return self._wait_exit(timeout)
+
+    def _wait_exit(self, timeout: float) -> int:
         if self.returncode is None:
             if not wait_readable(self.pidfd, timeout):
                 diag = diagnose(self.pid)
@@ -233,12 +242,22 @@ class ProcessTracker:
         self._before = {p.pid for p in psutil.Process().children(recursive=True)}
 
     def start(self, argv, *, pass_fds=(), env=None, cwd=None, new_session=True,
-              stdin=subprocess.DEVNULL, label=None, capture=True) -> Tracked:
+              stdin=subprocess.DEVNULL, label=None, capture=True, traced=True) -> Tracked:
+        """Start ``argv``; ``traced``: the start is a step of the case's trace
+        (harness.trace; the handles trace their own starts instead)."""
         pipe = subprocess.PIPE if capture else None
+        name = trace.name("proc") if traced else None
+        if name:
+            changed = {k: v for k, v in (env or {}).items() if os.environ.get(k) != v}
+            trace.record("proc.start", out=name, argv=list(argv), pass_fds=list(pass_fds),
+                         env=changed, cwd=cwd, label=label)
         popen = subprocess.Popen(argv, pass_fds=tuple(pass_fds), env=env, cwd=cwd,
                                  start_new_session=new_session, stdin=stdin,
                                  stdout=pipe, stderr=pipe)
         tracked = Tracked(popen, label or os.path.basename(argv[0]))
+        tracked.trace_name = name
+        if name:
+            trace.pid(popen.pid)
         self.tracked.append(tracked)
         if new_session:
             register_started(popen.pid)

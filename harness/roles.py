@@ -1,24 +1,20 @@
 """Handles on an implementation in each of its roles, as cases use them
 (docs/writing-cases.md): a child the suite spawned, a listener it started,
-a shell it drives. Each keeps its evidence as it goes."""
-import glob
-import json
+a shell it drives (harness/shell_handle.py, re-exported here). Each keeps its
+evidence as it goes."""
 import os
 import signal
 import socket
 import struct
-import sys
 
 import capnp
 
-from . import programs
+from . import trace
 from .capnp_peer import Client
 from .fd_table import fd_table
 from .processes import ImplementationCrashed
-from .shell_driver import ShellDriver
-from .shell_events import CleanupRan, Disconnected, Event, Reaped, parse_event
-from .staging import probe_env, stage_link, stage_probe
-from .waits import Deadline, WaitTimeout, wait_pid_exit, wait_readable
+from .traced_socket import TracedSocket
+from .waits import DirWatch, WaitTimeout, wait_pid_exit  # noqa: F401 (DirWatch re-exported)
 
 
 class ChildHandle:
@@ -35,31 +31,47 @@ class ChildHandle:
         # where it runs (libmultiprocess's examples write debug.log) goes
         # with the case's other temporary files.
         self.tracked = procs.start(argv, pass_fds=[child_end.fileno()],
-                                   env={**os.environ, **(env or {})}, cwd=cwd, label="child")
+                                   env={**os.environ, **(env or {})}, cwd=cwd, label="child",
+                                   traced=False)
         child_end.close()
         self.pid = self.tracked.pid
         self.process = self.tracked.process
         self.client = None
         evidence.append("processes", {"role": "child", "pid": self.pid, "argv": argv})
+        self.name = trace.name("child")
+        trace.root("tmp", cwd)
+        trace.record("child.start", on=self.name, pid=trace.pid(self.pid), env=env or {},
+                     connect=connect, argv=argv)
         if connect:
             self.client = peer.run(Client(schemas).connect_sock, self.sock)
 
     def probe(self, timeout=10) -> str:
-        return self._peer.run(self.client.probe, timeout=timeout)
+        return self._call("probe", timeout)
+
+    def _call(self, what, timeout, *args):
+        fn = getattr(self.client, what)
+        return trace.call(f"child.{what}", lambda: self._peer.run(fn, *args, timeout=timeout),
+                          on=self.name, args=list(args), timeout=timeout)
 
     def ping(self, timeout=10) -> str:
         """The peer serves (any Init schema): see harness.liveness."""
-        return self._peer.run(self.client.ping, timeout=timeout)
+        return self._call("ping", timeout)
 
     def echo(self, text: str, timeout=10) -> str:
-        return self._peer.run(self.client.echo, text, timeout=timeout)
+        return self._call("echo", timeout, text)
+
+    def echo_after_destroy(self, timeout=10) -> tuple[str, str]:
+        """A call on an Echo after its destroy (harness.capnp_peer.Client)."""
+        return self._call("echo_after_destroy", timeout)
 
     def call(self, async_fn, timeout=10):
         """Run ``async_fn(client)`` on the peer loop."""
+        trace.record("child.call", on=self.name, fn=getattr(async_fn, "__qualname__", "?"))
         return self._peer.run(async_fn, self.client, timeout=timeout)
 
     def close(self):
         """Close the suite's end: the child should see EOF."""
+        trace.record("child.close", on=self.name)
         self.tracked.mark_shutdown()
         if self.client is not None:
             self._peer.run(self.client.close)     # drops its capabilities on the loop
@@ -67,14 +79,19 @@ class ChildHandle:
         self.sock.close()
 
     def wait_exit(self, timeout=10) -> int:
-        status = self.tracked.wait_exit(timeout)
+        status = trace.call("child.wait_exit", self.tracked.wait_exit, timeout, on=self.name,
+                            timeout=timeout)
         self._evidence.record("exit_status", status)
         return status
 
     def fd_table(self):
         return fd_table(self.pid)
 
-    def stdout_lines(self) -> list[str]:
+    def stdout_lines(self, settle=None) -> list[str]:
+        """stdout's lines; with ``settle``, first wait up to that long for
+        the stream's end (after the exit: everything written is in)."""
+        if settle is not None:
+            self.tracked.stdout.join(settle)
         return self.tracked.lines()
 
     def stdout_closed(self) -> bool:
@@ -91,13 +108,17 @@ class ChildHandle:
     def wait_line(self, pattern, timeout=10, start=0):
         """The first stdout line from index ``start`` on matching ``pattern``;
         WaitTimeout names what was seen."""
-        return self.tracked.wait_line(pattern, timeout, start=start)
+        return trace.call("child.wait_line",
+                          lambda: self.tracked.wait_line(pattern, timeout, start=start),
+                          result=lambda m: m.group(0), on=self.name, pattern=pattern,
+                          timeout=timeout, start=start)
 
     def exit_status(self):
         """The exit status if the child has exited (it is then reaped), else None."""
-        return self.tracked.poll_exit()
+        return trace.call("child.exit_status", self.tracked.poll_exit, on=self.name)
 
     def signal(self, sig):
+        trace.record("child.signal", on=self.name, sig=int(sig))
         self.tracked.signal(sig)
 
 
@@ -108,27 +129,54 @@ class ListenerHandle:
         self.impl, self.datadir, self.requested = impl, datadir, address
         role = impl.roles["listener"]
         argv = impl.argv("listener", address=address, datadir=datadir) + list(extra_args)
-        self.tracked = procs.start(argv, env=dict(os.environ), label="listener", cwd=datadir)
+        self.tracked = procs.start(argv, env=dict(os.environ), label="listener", cwd=datadir,
+                                   traced=False)
         self.pid = self.tracked.pid
         self.address = self.path = None
         self.clients = []
         evidence.append("processes", {"role": "listener", "pid": self.pid, "argv": argv})
+        self.name = trace.name("node")
+        trace.root("tmp", datadir)
+        step = trace.record("listener.start", on=self.name, pid=trace.pid(self.pid),
+                            address=address, datadir=datadir, extra_args=list(extra_args),
+                            wait_ready=wait_ready, argv=argv)
         if wait_ready:
             m = self.tracked.wait_line(role.ready_pattern, timeout)
             self.address = m.groupdict().get("address") or address
             self.path = self.address.partition(":")[2]
+            if step is not None:
+                step["result"] = {"address": self.address}
 
     def connect(self):
         """A pycapnp client on a fresh connection (Init bootstrapped, nothing called)."""
-        client = self._peer.run(Client(self._schemas).connect_sock, self.raw_connect())
+        name = trace.name("client")
+        sock = trace.call("listener.connect", self._raw_connect, 10, on=self.name, out=name,
+                          result=lambda s: None)
+        client = self._peer.run(Client(self._schemas).connect_sock, sock)
         self.clients.append(client)
-        return ClientHandle(self._peer, client)
+        return ClientHandle(self._peer, client, name)
+
+    def client_on(self, sock) -> "ClientHandle":
+        """A pycapnp client on a socket the case connected itself (``raw_connect``)."""
+        name = trace.name("client")
+        trace.record("client.on_socket", on=getattr(sock, "trace_name", None), out=name)
+        sock.trace_name = None               # its close is now the client's
+        client = self._peer.run(Client(self._schemas).connect_sock, sock)
+        self.clients.append(client)
+        return ClientHandle(self._peer, client, name)
 
     def raw_connect(self, timeout=10) -> socket.socket:
         """A blocking connect, bounded: a unix connect waits while the
         listener's accept queue is full, at most SO_SNDTIMEO (Linux), so a
         listener that stopped accepting is a WaitTimeout, never a hang."""
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        name = trace.name("sock")
+        s = trace.call("listener.raw_connect", self._raw_connect, timeout, on=self.name,
+                       out=name, timeout=timeout, result=lambda s: None)
+        s.trace_name = name
+        return s
+
+    def _raw_connect(self, timeout=10) -> socket.socket:
+        s = TracedSocket(socket.AF_UNIX, socket.SOCK_STREAM)
         bound = struct.pack("ll", int(timeout), 0)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, bound)
         try:
@@ -144,14 +192,19 @@ class ListenerHandle:
         return s
 
     def wait_line(self, pattern, timeout=10, start=0):
-        return self.tracked.wait_line(pattern, timeout, start=start)
+        return trace.call("listener.wait_line",
+                          lambda: self.tracked.wait_line(pattern, timeout, start=start),
+                          result=lambda m: m.group(0), on=self.name, pattern=pattern,
+                          timeout=timeout, start=start)
 
     def line_within(self, pattern, timeout=10, start=0, stream="stdout"):
         """The first ``stream`` line from index ``start`` on matching
         ``pattern``, or None when the deadline passes or the stream closes
         without one (``wait_line`` raises instead)."""
         buf = self.tracked.stdout if stream == "stdout" else self.tracked.stderr
-        return buf.wait(pattern, timeout, start=start)
+        return trace.call("listener.line_within", lambda: buf.wait(pattern, timeout, start=start),
+                          result=lambda m: m and m.group(0), on=self.name, pattern=pattern,
+                          timeout=timeout, start=start, stream=stream)
 
     def line_count(self):
         return len(self.tracked.lines())
@@ -171,19 +224,23 @@ class ListenerHandle:
 
     def wait_exit(self, timeout=10) -> int:
         """Wait for the listener to end by itself (pidfd) and reap it."""
-        return self.tracked.wait_exit(timeout)
+        return trace.call("listener.wait_exit", self.tracked.wait_exit, timeout, on=self.name,
+                          timeout=timeout)
 
     def exit_status(self):
         """The exit status if the listener has exited (it is then reaped), else None."""
-        return self.tracked.poll_exit()
+        return trace.call("listener.exit_status", self.tracked.poll_exit, on=self.name)
 
     def stop(self, sig=signal.SIGTERM, timeout=10) -> int:
+        trace.record("listener.signal", on=self.name, sig=int(sig))
         self.tracked.signal(sig)
-        status = self.tracked.wait_exit(timeout)
+        status = trace.call("listener.wait_exit", self.tracked.wait_exit, timeout, on=self.name,
+                            timeout=timeout)
         self._evidence.record("listener_exit_status", status)
         return status
 
     def signal(self, sig):                 # after stop(): its default names the module
+        trace.record("listener.signal", on=self.name, sig=int(sig))
         self.tracked.signal(sig)
 
     def num_fds(self) -> int:
@@ -195,6 +252,8 @@ class ListenerHandle:
     def assert_alive(self):
         """Fail when the listener is no longer running: CRASH for a signal."""
         status = self.tracked.poll_exit()
+        trace.check("alive", status is None, on=self.name, expected="the listener still running",
+                    seen=None if status is None else f"exit status {status}")
         if status is None:
             return
         if status < 0:
@@ -225,15 +284,19 @@ class SuiteClients:
 
     def connect(self, path) -> Client:
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(path)
+        name = trace.name("client")
+        trace.call("suite.connect", s.connect, path, path=path, out=name, result=lambda _: None)
         client = self.peer.run(Client(self.schemas).connect_sock, s)
+        client.trace_name = name
         self.clients.append(client)
         return client
 
     def probe(self, client, timeout=10):
-        return self.peer.run(client.probe, timeout=timeout)
+        return trace.call("client.probe", self.peer.run, client.probe, timeout=timeout,
+                          on=getattr(client, "trace_name", None))
 
     def close(self):
+        trace.record("suite.close_all")
         for client in self.clients:
             try:
                 self.peer.run(client.close)
@@ -243,23 +306,30 @@ class SuiteClients:
 
 
 class ClientHandle:
-    def __init__(self, peer, client):
-        self._peer, self.client = peer, client
+    def __init__(self, peer, client, name=None):
+        self._peer, self.client, self.name = peer, client, name
+
+    def _call(self, what, timeout, *args):
+        fn = getattr(self.client, what)
+        return trace.call(f"client.{what}", lambda: self._peer.run(fn, *args, timeout=timeout),
+                          on=self.name, args=list(args), timeout=timeout)
 
     def probe(self, timeout=10):
-        return self._peer.run(self.client.probe, timeout=timeout)
+        return self._call("probe", timeout)
 
     def ping(self, timeout=10) -> str:
         """The peer serves (any Init schema): see harness.liveness."""
-        return self._peer.run(self.client.ping, timeout=timeout)
+        return self._call("ping", timeout)
 
     def echo(self, text, timeout=10):
-        return self._peer.run(self.client.echo, text, timeout=timeout)
+        return self._call("echo", timeout, text)
 
     def call(self, async_fn, timeout=10):
+        trace.record("client.call", on=self.name, fn=getattr(async_fn, "__qualname__", "?"))
         return self._peer.run(async_fn, self.client, timeout=timeout)
 
     def close(self):
+        trace.record("client.close", on=self.name)
         if self.client is not None:
             self._peer.run(self.client.close)     # drops its capabilities on the loop
             self.client = None
@@ -272,192 +342,4 @@ class ClientHandle:
 # knows the limit the shell starts with.
 
 
-class ShellHandle:
-    """The implementation's shell, staged next to the probe child."""
-
-    def __init__(self, impl, procs, evidence, *, exe_dir, datadir, probe_names=("probe-child",),
-                 probe_mode="serve", link_node_as=(), env=None, bait_fds=(), tty=True):
-        self._evidence, self._procs = evidence, procs
-        self.exe_dir, self.datadir = exe_dir, datadir
-        self.record_dir = os.path.join(exe_dir, "records")
-        os.makedirs(self.record_dir, exist_ok=True)
-        for name in probe_names:
-            stage_probe(exe_dir, name, impl.protocol)
-        for name in link_node_as:              # the implementation's own node, by name
-            stage_link(exe_dir, impl.executables["node"], name)
-        shell_path = stage_link(exe_dir, impl.executables["shell"])
-        full_env = {**os.environ, **probe_env(self.record_dir, impl.protocol.schema_dir,
-                                               mode=probe_mode), **(env or {})}
-        argv = impl.argv("shell", datadir=datadir)
-        argv[0] = shell_path if argv[0] == impl.executables["shell"] else argv[0]
-        argv = [shell_path if a == impl.executables["shell"] else a for a in argv]
-        if bait_fds:
-            argv = [sys.executable, "-c", programs.text("bait_exec.py"),
-                    ",".join(map(str, bait_fds)), *argv]
-        self.driver = ShellDriver(argv, env=full_env, cwd=datadir,
-                                  prompt=impl.roles["shell"].prompt, tty=tty)
-        self.pid = self.driver.pid
-        procs.own(self.pid, "shell")
-        evidence.append("processes", {"role": "shell", "pid": self.pid, "argv": argv})
-
-    @property
-    def transcript(self):
-        return self.driver.transcript
-
-    def command(self, line, timeout=20):
-        return self.driver.command(line, timeout)
-
-    def expect_event(self, pattern, timeout=10):
-        return self.driver.expect_event(pattern, timeout)
-
-    # -- typed events (harness.shell_events) --------------------------------
-
-    def events(self) -> list[Event]:
-        """Every event the shell wrote so far, typed; ``str()`` of each is its line."""
-        return list(self.driver.typed_events)
-
-    def transcript_events(self) -> list[Event]:
-        """The events of the whole transcript, typed: also those in output
-        read to the shell's end (``drain``, ``wait_end``) without a command.
-        A line may follow a prompt (the shell wrote it while waiting for input)."""
-        prompt, out = self.driver.prompt, []
-        for line in self.transcript.split("\n"):
-            while prompt and line.startswith(prompt):
-                line = line[len(prompt):]
-            if line.startswith("event "):
-                out.append(parse_event(line))
-        return out
-
-    def expect(self, event: Event, timeout=10) -> Event:
-        """Wait for an unread event equal to ``event``; WaitTimeout names it
-        and the events seen meanwhile."""
-        return self.driver.expect(event, timeout)
-
-    def expect_reaped(self, obj, pid, status=0, timeout=10) -> Event:
-        """Wait for ``event reaped <obj> pid=<pid> status=<status>``."""
-        return self.expect(Reaped(int(obj), int(pid), int(status)), timeout)
-
-    def expect_disconnected(self, obj, timeout=10) -> Event:
-        """Wait for ``event disconnected <obj>``."""
-        return self.expect(Disconnected(int(obj)), timeout)
-
-    def expect_cleanup(self, tag, timeout=10) -> Event:
-        """Wait for ``event cleanup <tag> ran``."""
-        return self.expect(CleanupRan(tag), timeout)
-
-    # -- the shell process ----------------------------------------------------
-
-    def alive(self) -> bool:
-        """The shell still runs (one that ended is reaped here)."""
-        return self.driver.alive()
-
-    def exit_status(self):
-        """The shell's exit status once reaped (negative for a signal), else None."""
-        return self.driver.status()
-
-    def send_eof(self):
-        """End of input on the shell's stdin."""
-        self.driver.send_eof()
-
-    def wait_end(self, timeout=10, after="end of input") -> int:
-        """Read the shell's output to its end and reap it: its exit status."""
-        return self.driver.wait_end(timeout, after)
-
-    def drain(self, timeout=10):
-        """Read the shell's output to its end, if it ends within ``timeout``."""
-        self.driver.drain(timeout)
-
-    def spawn(self, name="probe-child", timeout=20) -> tuple[int, int]:
-        """Spawn by name; (object id, pid). Fails the case on an error answer."""
-        a = self.command(f"spawn {name}", timeout)
-        assert a.ok, f"spawn {name} failed: {a.result}"
-        obj, pid = a.words[2], int(a.words[3].partition("=")[2])
-        self.adopt(pid, f"spawned {name}")
-        return int(obj), pid
-
-    def adopt(self, pid: int, label: str):
-        """Watch a child the shell spawned: the case's process verdict reports
-        its fate, and teardown kills it if the shell left it behind."""
-        self._procs.adopt(pid, label)
-
-    def connect(self, address, timeout=20) -> int:
-        """``connect ADDRESS``; the object id. Fails the case on an error answer."""
-        a = self.command(f"connect {address}", timeout)
-        assert a.ok and len(a.words) > 2, f"connect {address} failed: {a.result}"
-        return int(a.words[2])
-
-    def probe_records(self, count=1, timeout=10) -> list[dict]:
-        """Records written by probe children, waiting (inotify) until
-        ``count`` of them exist."""
-        deadline = Deadline(timeout)
-        with DirWatch(self.record_dir) as watch:
-            while True:
-                paths = sorted(glob.glob(os.path.join(self.record_dir, "*.json")))
-                if len(paths) >= count:
-                    break
-                if deadline.expired():
-                    raise WaitTimeout(f"{len(paths)} probe records of {count} within {timeout}s",
-                                      seen={"records": paths, "transcript": self.transcript[-1500:]})
-                watch.wait(deadline.left())
-        records = []
-        for p in paths:
-            with open(p) as f:
-                records.append(json.load(f))
-        self._evidence.record("probe_records", [_brief_record(r) for r in records])
-        return records
-
-    def wait_mark(self, pid: int, what: str, timeout=10):
-        """Wait (inotify) until probe child ``pid`` marked that it reached
-        ``what`` (``stalled``, ``deaf``: see harness/probe_child.py)."""
-        path = os.path.join(self.record_dir, f"{pid}.{what}")
-        deadline = Deadline(timeout)
-        with DirWatch(self.record_dir) as watch:
-            while not os.path.exists(path):
-                if deadline.expired():
-                    raise WaitTimeout(f"probe child {pid} did not mark {what!r} within {timeout}s",
-                                      seen={"transcript": self.transcript[-1500:]})
-                watch.wait(deadline.left())
-
-    def quit(self, timeout=30) -> int:
-        return self.driver.quit(timeout)
-
-    def close(self):
-        self._evidence.record("transcript", self.driver.transcript)
-        self.driver.close()
-
-
-class DirWatch:
-    """inotify on a directory: wait() returns when a file was created or
-    renamed into it since the last wait (set up before looking, so nothing
-    written in between is missed)."""
-
-    def __init__(self, path):
-        import ctypes
-        self._libc = ctypes.CDLL(None, use_errno=True)
-        self.fd = self._libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK)
-        if self.fd < 0:
-            raise OSError(ctypes.get_errno(), "inotify_init1")
-        IN_CREATE, IN_MOVED_TO = 0x100, 0x80
-        if self._libc.inotify_add_watch(self.fd, os.fsencode(path), IN_CREATE | IN_MOVED_TO) < 0:
-            os.close(self.fd)
-            raise OSError(ctypes.get_errno(), f"inotify_add_watch {path}")
-
-    def wait(self, timeout):
-        if wait_readable(self.fd, timeout):
-            try:
-                os.read(self.fd, 65536)
-            except BlockingIOError:
-                pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        os.close(self.fd)
-
-
-def _brief_record(r: dict) -> dict:
-    return {"pid": r["pid"], "argv": r["argv"], "cwd": r["cwd"],
-            "fds": {k: v["target"] + (" cloexec" if v["flags"] & 0o2000000 else "")
-                    for k, v in r["fds"].items()},
-            "signals": r["signals"], "pgid": r["pgid"], "sid": r["sid"]}
+from .shell_handle import ShellHandle  # noqa: E402,F401 (the shell's handle, re-exported)

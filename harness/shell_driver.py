@@ -17,6 +17,7 @@ import pexpect
 from pexpect.popen_spawn import PopenSpawn
 
 from .shell_events import Event, parse_event
+from .trace import Sourced
 from .waits import Deadline, WaitTimeout, blocked
 
 _LINE = re.compile(r"([^\r\n]*)\r?\n")
@@ -28,6 +29,7 @@ class Answer:
     result: str                  # the whole result line
     data: list = field(default_factory=list)
     events: list = field(default_factory=list)       # the event lines, as written
+    name: str | None = None      # its name in the case's trace (harness.trace), if traced
 
     @property
     def words(self) -> list[str]:
@@ -36,7 +38,8 @@ class Answer:
     @property
     def typed_events(self) -> list[Event]:
         """The events of this answer as typed values (harness.shell_events)."""
-        return [parse_event(e) for e in self.events]
+        return Sourced((parse_event(e) for e in self.events),
+                       {"answer": self.name} if self.name else None)
 
 
 class ShellDriver:

@@ -103,3 +103,33 @@ def wait_pid_exit(pid: int, timeout: float) -> bool:
         return wait_readable(pidfd, timeout)
     finally:
         os.close(pidfd)
+
+
+class DirWatch:
+    """inotify on a directory: wait() returns when a file was created or
+    renamed into it since the last wait (set up before looking, so nothing
+    written in between is missed)."""
+
+    def __init__(self, path):
+        import ctypes
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self._libc.inotify_init1(os.O_CLOEXEC | os.O_NONBLOCK)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        IN_CREATE, IN_MOVED_TO = 0x100, 0x80
+        if self._libc.inotify_add_watch(self.fd, os.fsencode(path), IN_CREATE | IN_MOVED_TO) < 0:
+            os.close(self.fd)
+            raise OSError(ctypes.get_errno(), f"inotify_add_watch {path}")
+
+    def wait(self, timeout):
+        if wait_readable(self.fd, timeout):
+            try:
+                os.read(self.fd, 65536)
+            except BlockingIOError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)

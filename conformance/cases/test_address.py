@@ -12,8 +12,12 @@ import stat
 
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.capnp_peer import Client
+from ipc_conformance.harness.files import (assert_file, listening_socket, make_dir, stale_socket,
+                                           symlink, write_file)
 from ipc_conformance.harness.processes import ImplementationCrashed
-from ipc_conformance.harness.unix_sockets import backlog
+
+from ipc_conformance.harness.verifiers import (assert_answer, assert_backlog, assert_contains,
+                                               assert_equal, assert_error)
 
 MISSING_PATH = ("Missing unix socket path before socket options; "
                 "use unix::<options> for the default path")
@@ -80,9 +84,7 @@ def _listening(sh, address, path):
 
 def _stale_socket(path):
     """A socket file nobody listens on: bound, then closed."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.bind(path)
-    s.close()
+    stale_socket(path)
 
 
 def _ready(handle, timeout=20):
@@ -107,7 +109,7 @@ def test_unix_is_the_default_socket(listener, short_tmp):
     expected = os.path.join(short_tmp, node.impl.roles["listener"].default_socket)
     assert node.path == expected, f"announced {node.address}, expected unix:{expected}"
     assert stat.S_ISSOCK(os.lstat(expected).st_mode)
-    assert "probe" in node.connect().probe()
+    assert_contains(node.connect().probe(), "probe", 'a probe')
 
 
 @case("ADDR-002", "REQ-ADDR-2", roles=("listener",), needs=("libmultiprocess",))
@@ -121,7 +123,7 @@ def test_relative_path_is_under_the_datadir(procs, impl, peer, schemas, short_tm
     expected = os.path.join(datadir, "rel.sock")
     assert m.groupdict().get("address", f"unix:{expected}") == f"unix:{expected}", m.group(0)
     assert not os.path.lexists(os.path.join(short_tmp, "rel.sock")), "bound under the working directory"
-    assert "probe" in _probe_path(peer, schemas, expected)
+    assert_contains(_probe_path(peer, schemas, expected), "probe", 'a probe')
 
 
 @case("ADDR-003", "REQ-ADDR-2", roles=("shell",), needs=("libmultiprocess",))
@@ -131,7 +133,7 @@ def test_absolute_path_is_taken_as_is(shell, peer, schemas, short_tmp):
     path = os.path.join(short_tmp, "elsewhere", "abs.sock")
     sh = shell()
     _listening(sh, f"unix:{path}", path)
-    assert "probe" in _probe_path(peer, schemas, path)
+    assert_contains(_probe_path(peer, schemas, path), "probe", 'a probe')
 
 
 @case("ADDR-004", "REQ-ADDR-4", roles=("listener",), needs=("libmultiprocess",),
@@ -140,7 +142,7 @@ def test_options_on_the_node(listener, short_tmp):
     """unix:, unix::max-connections=1 and unix:a:b.sock:max-connections=2 (options after the last ':') bind the right paths, the limit applied."""
     dirs = {name: os.path.join(short_tmp, name) for name in ("a", "b", "c")}
     for d in dirs.values():
-        os.mkdir(d)
+        make_dir(d)
     nodes = {
         "a": listener(address="unix:", datadir=dirs["a"], wait_ready=False),
         "b": listener(address="unix::max-connections=1", datadir=dirs["b"], wait_ready=False),
@@ -149,15 +151,17 @@ def test_options_on_the_node(listener, short_tmp):
                       wait_ready=False),
     }
     default = nodes["a"].impl.roles["listener"].default_socket
-    assert _ready(nodes["a"]) == os.path.join(dirs["a"], default)
-    assert _ready(nodes["b"]) == os.path.join(dirs["b"], default)
-    assert _ready(nodes["c"]) == os.path.join(dirs["c"], "a:b.sock")
+    assert_equal(_ready(nodes["a"]), os.path.join(dirs["a"], default), "the path bound for unix:")
+    assert_equal(_ready(nodes["b"]), os.path.join(dirs["b"], default),
+                 "the path bound for unix::max-connections=1")
+    assert_equal(_ready(nodes["c"]), os.path.join(dirs["c"], "a:b.sock"),
+                 "the path bound for unix:a:b.sock:max-connections=2")
     first, second = nodes["b"].connect(), nodes["b"].connect()
-    assert "probe" in first.probe()
-    assert backlog(nodes["b"].path) == 1, "max-connections=1 after unix:: was not applied"
+    assert_contains(first.probe(), "probe", 'a probe')
+    assert_backlog(nodes["b"].path, 1, "max-connections=1 after unix:: was not applied")
     first.close()
-    assert "probe" in second.probe()
-    assert "probe" in nodes["c"].connect().probe()
+    assert_contains(second.probe(), "probe", 'a probe')
+    assert_contains(nodes["c"].connect().probe(), "probe", 'a probe')
 
 
 # ---------------------------------------------------------------- grammar errors
@@ -283,7 +287,7 @@ def test_sun_path_limit_at_the_byte(shell, peer, schemas, short_tmp, evidence):
     ok_path, long_path = _padded(short_tmp, 107), _padded(short_tmp, 108)
     sh = shell()
     _listening(sh, f"unix:{ok_path}", ok_path)
-    assert "probe" in _probe_path(peer, schemas, ok_path)
+    assert_contains(_probe_path(peer, schemas, ok_path), "probe", 'a probe')
     _check_errors(sh, "listen", [(f"unix:{long_path}", _too_long(long_path))], evidence)
     assert not os.path.lexists(long_path)
 
@@ -311,7 +315,7 @@ def test_bind_makes_parent_directories(shell, peer, schemas, short_tmp):
     _listening(sh, f"unix:{absolute}", absolute)
     for path in (rel, absolute):
         assert os.path.isdir(os.path.dirname(path))
-        assert "probe" in _probe_path(peer, schemas, path)
+        assert_contains(_probe_path(peer, schemas, path), "probe", 'a probe')
 
 
 @case("ADDR-015", "REQ-ADDR-6", roles=("listener",), needs=("libmultiprocess",))
@@ -322,46 +326,39 @@ def test_stale_socket_is_replaced(listener, short_tmp):
     node = listener(address=f"unix:{path}", wait_ready=False)
     assert _ready(node) == path
     # A stale socket refuses connections: an answer means the file was replaced.
-    assert "probe" in node.connect().probe()
+    assert_contains(node.connect().probe(), "probe", 'a probe')
 
 
 def _bind_refused(sh, path, what):
-    a = sh.command(f"listen unix:{path}")
-    assert a.result.startswith("error system EADDRINUSE"), \
-        f"listen on {what}: expected 'error system EADDRINUSE: ...', got {a.result!r}"
+    assert_error(sh.command(f"listen unix:{path}"), "error system EADDRINUSE", f"listen on {what}")
 
 
 @case("ADDR-016", "REQ-ADDR-6", roles=("shell",))
 def test_regular_file_is_kept(shell, short_tmp):
     """A regular file at the bind path is kept intact and the bind fails with EADDRINUSE."""
     path = f"{short_tmp}/plain"
-    with open(path, "w") as f:
-        f.write("keep me\n")
+    write_file(path, "keep me\n")
     _bind_refused(shell(), path, "a regular file")
-    assert stat.S_ISREG(os.lstat(path).st_mode), "the regular file was replaced"
-    with open(path) as f:
-        assert f.read() == "keep me\n", "the regular file was changed"
+    assert_file(path, "regular", content="keep me\n", what="the regular file at the bind path")
 
 
 @case("ADDR-017", "REQ-ADDR-6", roles=("shell",))
 def test_symlink_to_a_socket_is_not_followed(shell, short_tmp):
     """A symlink to a socket elsewhere is neither followed nor removed: bind fails with EADDRINUSE."""
-    os.mkdir(f"{short_tmp}/other")
+    make_dir(f"{short_tmp}/other")
     target, link = f"{short_tmp}/other/target.sock", f"{short_tmp}/link.sock"
     _stale_socket(target)           # what an implementation following the link would remove
-    live = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     live_path = f"{short_tmp}/other/live.sock"
-    live.bind(live_path)
-    live.listen(1)
+    live = listening_socket(live_path)
     link2 = f"{short_tmp}/link2.sock"
-    os.symlink(target, link)
-    os.symlink(live_path, link2)
+    symlink(target, link)
+    symlink(live_path, link2)
     try:
         sh = shell()
         for path, dest in ((link, target), (link2, live_path)):
             _bind_refused(sh, path, f"a symlink to a socket ({dest})")
-            assert os.path.islink(path) and os.readlink(path) == dest, f"the symlink {path} was touched"
-            assert stat.S_ISSOCK(os.lstat(dest).st_mode), f"the symlink's target {dest} was removed"
+            assert_file(path, "symlink", link_to=dest, what=f"the symlink {path}")
+            assert_file(dest, "socket", what=f"the symlink's target {dest}")
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         probe.connect(live_path)     # the suite's own listener still owns its socket
         probe.close()
@@ -400,12 +397,10 @@ def test_connect_auto_without_a_node_is_null(shell, impl):
     sh = shell()
     path = os.path.join(sh.datadir, impl.roles["listener"].default_socket)
     assert not os.path.lexists(path)
-    a = sh.command("connect auto")
-    assert a.result == "ok null", f"connect auto, no socket file: {a.result}"
+    assert_answer(sh.command("connect auto"), "ok null", "connect auto, no socket file")
     _stale_socket(path)
-    a = sh.command("connect auto")
-    assert a.result == "ok null", f"connect auto, a socket nobody listens on: {a.result}"
-    assert sh.command("list").result == "ok list 0"
+    assert_answer(sh.command("connect auto"), "ok null", "connect auto, a socket nobody listens on")
+    assert_answer(sh.command("list"), "ok list 0")
 
 
 @case("ADDR-021", "REQ-ADDR-9", roles=("shell", "listener"), needs=("libmultiprocess",))
@@ -455,3 +450,16 @@ def test_connect_reports_the_resolved_address(shell, listener, impl):
         assert a.words[3:] == [f"address=unix:{full}"], f"connect {address}: {a.result}"
         assert sh.command(f"probe {a.words[2]}").ok
     assert node.alive()
+
+
+@case("ADDR-024", "REQ-ADDR-2", roles=("shell",))
+def test_shell_listens_on_its_own_default_socket(shell, impl):
+    """`listen unix` in the shell binds <datadir>/<the shell's own exe name>.sock (argv[0]'s basename, without `bitcoin-`) and announces that full path."""
+    sh = shell()
+    name = os.path.basename(impl.executables["shell"])     # the shell is staged under this name
+    if name.startswith("bitcoin-"):
+        name = name[len("bitcoin-"):]
+    expected = os.path.join(sh.datadir, f"{name}.sock")
+    a = sh.command("listen unix")
+    assert a.result == f"ok listening unix:{expected}", f"listen unix: {a.result!r}, expected unix:{expected}"
+    assert stat.S_ISSOCK(os.lstat(expected).st_mode), f"no socket at {expected}"

@@ -7,7 +7,9 @@ import signal
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.capnp_peer import SuiteServer
 from ipc_conformance.harness.shell_events import CleanupRan, Reaped, cleanup_tags
-from ipc_conformance.harness.verifiers import assert_exits, assert_reaped
+from ipc_conformance.harness.verifiers import (assert_answer, assert_cleanup_count, assert_cleanups,
+                                               assert_equal, assert_events, assert_exits,
+                                               assert_ok, assert_reaped)
 
 
 def _ran(sh, tag) -> int:
@@ -18,8 +20,7 @@ def _ran(sh, tag) -> int:
 def _register(sh, obj, *tags, failing=()):
     for tag in tags:
         verb = "cleanup-fail" if tag in failing else "cleanup"
-        a = sh.command(f"{verb} {obj} {tag}")
-        assert a.ok and a.result == f"ok cleanup {tag}", a.result
+        assert_answer(sh.command(f"{verb} {obj} {tag}"), f"ok cleanup {tag}")
 
 
 @case("CLEAN-001", "REQ-CLEAN-1", roles=("shell",))
@@ -43,10 +44,9 @@ def test_runs_once_when_connection_dies(shell):
     _register(sh, obj, "a")
     os.kill(pid, signal.SIGKILL)
     sh.expect_cleanup("a", 10)
-    d = sh.command(f"destroy {obj}")
-    assert d.ok, d.result
-    assert sh.quit() == 0
-    assert _ran(sh, "a") == 1, sh.events()
+    assert_ok(sh.command(f"destroy {obj}"))
+    assert_equal(sh.quit(), 0, "the shell's exit status after quit")
+    assert_cleanup_count(sh.events(), "a", 1)
 
 
 @case("CLEAN-003", "REQ-CLEAN-1", roles=("shell",), needs=("echo",), conditions=("repeated",))
@@ -56,12 +56,11 @@ def test_never_while_proxy_lives(shell):
     obj, pid = sh.spawn()
     _register(sh, obj, "a", "b")
     for i in range(6):
-        assert sh.command(f"probe {obj}").ok
-        assert sh.command(f"echo {obj} ping{i}").result == f"ok echo ping{i}"
-    assert sh.command("list").ok
-    assert not cleanup_tags(sh.events()), sh.events()
-    d = sh.command(f"destroy {obj}")
-    assert cleanup_tags(d.typed_events) == ["a", "b"], d.events
+        assert_ok(sh.command(f"probe {obj}"))
+        assert_answer(sh.command(f"echo {obj} ping{i}"), f"ok echo ping{i}")
+    assert_ok(sh.command("list"))
+    assert_cleanups(sh.events(), [], "while the proxy lives")
+    assert_cleanups(sh.command(f"destroy {obj}").typed_events, ["a", "b"], "on destroy")
 
 
 @case("CLEAN-004", "REQ-CLEAN-2", roles=("shell",))
@@ -71,8 +70,7 @@ def test_run_in_registration_order(shell):
     obj, _ = sh.spawn()
     tags = ["c1", "c2", "c3", "c4", "c5"]
     _register(sh, obj, *tags)
-    d = sh.command(f"destroy {obj}")
-    assert cleanup_tags(d.typed_events) == tags, d.events
+    assert_cleanups(sh.command(f"destroy {obj}").typed_events, tags, "on destroy")
 
 
 @case("CLEAN-005", "REQ-CLEAN-2", roles=("shell",))
@@ -82,8 +80,9 @@ def test_reaped_before_user_cleanups(shell):
     obj, pid = sh.spawn()
     _register(sh, obj, "a", "b")
     d = sh.command(f"destroy {obj}", timeout=15)
-    assert d.ok, d.result
-    assert d.typed_events == [Reaped(obj, pid, 0), CleanupRan("a"), CleanupRan("b")], d.events
+    assert_ok(d)
+    assert_events(d.typed_events, [Reaped(obj, pid, 0), CleanupRan("a"), CleanupRan("b")],
+                  "on destroy")
 
 
 @case("CLEAN-006", "REQ-CLEAN-3", roles=("shell",))
@@ -194,9 +193,9 @@ def test_quit_runs_every_cleanup_once(shell):
     kids = [sh.spawn() for _ in range(2)]
     for obj, _ in kids:
         _register(sh, obj, f"k{obj}")
-    assert sh.quit() == 0
+    assert_equal(sh.quit(), 0, "the shell's exit status after quit")
     for obj, pid in kids:
-        assert _ran(sh, f"k{obj}") == 1, sh.events()
+        assert_cleanup_count(sh.events(), f"k{obj}", 1)
         assert_reaped(sh.events(), obj, pid, 0)
         assert_exits(pid, 10)
 

@@ -6,7 +6,9 @@ import re
 import signal
 
 from ipc_conformance.conformance.case import case
-from ipc_conformance.harness.verifiers import assert_exits, assert_not_zombie, assert_reaped
+from ipc_conformance.harness.verifiers import (assert_exit_status, assert_exits, assert_ids_grow,
+                                               assert_not_zombie, assert_ok, assert_reaped,
+                                               assert_stderr_contains)
 
 BAD_IPCFD = ("abc", "1.5", "", "99999999999", "0x10", " 3")
 
@@ -29,7 +31,7 @@ def _run_nodes(procs, argvs, *, cwd=None, pass_fds=(), timeout=10):
         status = t.wait_exit(timeout)
         t.stdout.join(5)
         t.stderr.join(5)
-        results.append((status, t.lines(), [line for line in t.stderr.lines if line.strip()]))
+        results.append((status, t.lines(), [line for line in t.stderr.lines if line.strip()], t))
     return results
 
 
@@ -39,11 +41,48 @@ def _run_nodes(procs, argvs, *, cwd=None, pass_fds=(), timeout=10):
 def test_invalid_ipcfd_numbers(impl, procs, evidence):
     """`-ipcfd` values abc, 1.5, empty, 99999999999, 0x10 and ' 3' each give `Invalid -ipcfd number '<text>'` on stderr and a non-zero exit."""
     runs = _run_nodes(procs, [impl.argv("child", fd=text) for text in BAD_IPCFD])
-    for text, (status, out, err) in zip(BAD_IPCFD, runs):
+    for text, (status, out, err, node) in zip(BAD_IPCFD, runs):
         evidence.append("runs", {"ipcfd": text, "status": status, "stdout": out, "stderr": err})
-        assert status != 0, f"-ipcfd {text!r}: exit status 0"
-        want = f"Invalid -ipcfd number '{text}'"
-        assert any(want in line for line in err), f"-ipcfd {text!r}: no {want!r} on stderr: {err}"
+        assert_exit_status(node, nonzero=True, what=f"-ipcfd {text!r}")
+        assert_stderr_contains(node, f"Invalid -ipcfd number '{text}'", f"-ipcfd {text!r}")
+
+
+# The edges of a 32-bit integer: the two just inside parse (the descriptor
+# then does not exist, which is REQ-CHILD-5's business), the two just outside
+# do not. An off-by-one in the range check shows only here.
+IPCFD_INT32_EDGES = (("-2147483648", True), ("2147483647", True),
+                     ("2147483648", False), ("-2147483649", False))
+
+
+@case("CLI-017", "REQ-CHILD-3", roles=("child",), needs=("ipcfd-argv",), conditions=("at-limit",))
+def test_ipcfd_at_the_32_bit_bounds(impl, procs, evidence):
+    """`-ipcfd` -2147483648 and 2147483647 are 32-bit integers (a non-zero exit, but not `Invalid -ipcfd number`); 2147483648 and -2147483649 are not (`Invalid -ipcfd number '<text>'`)."""
+    runs = _run_nodes(procs, [impl.argv("child", fd=text) for text, _ in IPCFD_INT32_EDGES])
+    for (text, in_range), run in zip(IPCFD_INT32_EDGES, runs):
+        status, out, err = run[:3]
+        evidence.append("runs", {"ipcfd": text, "in_range": in_range, "status": status,
+                                 "stdout": out, "stderr": err})
+        assert status != 0, f"-ipcfd {text}: exit status 0"
+        invalid = f"Invalid -ipcfd number '{text}'"
+        if in_range:
+            assert not any("Invalid -ipcfd number" in line for line in err), \
+                f"-ipcfd {text} is a 32-bit integer, yet it was rejected as none: {err}"
+        else:
+            assert any(invalid in line for line in err), f"-ipcfd {text}: no {invalid!r} on stderr: {err}"
+
+
+@case("CLI-019", "REQ-CHILD-1", roles=("child",), needs=("ipcfd-argv",))
+def test_spawned_child_ends_when_served(child, evidence):
+    """A spawned child whose parent closed its end ends there (exit 0): it never goes on as a normal run of the node, so it does not write `nothing to do`."""
+    c = child()
+    c.ping()
+    c.close()
+    status = c.wait_exit(timeout=10)
+    lines = c.stdout_lines(settle=5)
+    evidence.record("child_stdout", lines)
+    assert status == 0, f"the child exited with status {status}"
+    assert "nothing to do" not in lines, \
+        f"after serving its parent the child went on as a normal run: its stdout {lines}"
 
 
 @case("CLI-002", "REQ-CHILD-5", roles=("child",), needs=("ipcfd-argv",))
@@ -54,7 +93,7 @@ def test_ipcfd_not_a_socket(impl, procs, evidence):
         os.set_inheritable(fd, True)
         texts = ("57", "0", str(fd))            # closed; stdin (/dev/null); a file
         runs = _run_nodes(procs, [impl.argv("child", fd=text) for text in texts], pass_fds=(fd,))
-        for text, (status, out, err) in zip(texts, runs):
+        for text, (status, out, err, _) in zip(texts, runs):
             evidence.append("runs", {"ipcfd": text, "status": status, "stdout": out, "stderr": err})
             assert status != 0, f"-ipcfd {text}: exit status 0"
             assert len(err) == 1, f"-ipcfd {text}: expected one error line on stderr, got {err}"
@@ -66,7 +105,7 @@ def test_argv_that_is_not_spawned(impl, procs, short_tmp, evidence):
     prefix = _node_prefix(impl)
     argss = (["-ipcfd"], ["-ipcfd", "3", "extra"], ["3", "-ipcfd"])
     runs = _run_nodes(procs, [prefix + args for args in argss], cwd=short_tmp)
-    for args, (status, out, err) in zip(argss, runs):
+    for args, (status, out, err, _) in zip(argss, runs):
         evidence.append("runs", {"args": args, "status": status, "stdout": out, "stderr": err})
         assert status == 0, f"{args}: exit status {status}, stderr {err}"
         assert not any("Invalid -ipcfd" in line for line in err), f"{args} taken as spawned: {err}"
@@ -77,7 +116,7 @@ def test_argv_that_is_not_spawned(impl, procs, short_tmp, evidence):
 @case("CLI-004", "REQ-CLI-5", roles=("child",), needs=("ipcfd-argv",))
 def test_node_with_nothing_to_do(impl, procs, short_tmp, evidence):
     """The node without -ipcfd, -ipcbind or -ipcconnect writes `nothing to do` and exits 0."""
-    [(status, out, err)] = _run_nodes(procs, [_node_prefix(impl) + [f"-datadir={short_tmp}"]],
+    [(status, out, err, _)] = _run_nodes(procs, [_node_prefix(impl) + [f"-datadir={short_tmp}"]],
                                       cwd=short_tmp)
     evidence.record("run", {"status": status, "stdout": out, "stderr": err})
     assert status == 0, f"exit status {status}, stderr {err}"
@@ -212,12 +251,13 @@ def test_list_format(shell):
 def test_ids_never_reused(shell):
     """Object ids grow with each spawn; the id of a destroyed object is not given again."""
     sh = shell()
-    a, _ = sh.spawn()
-    b, _ = sh.spawn()
-    assert sh.command(f"destroy {b}").ok        # the newest id is free again...
-    c, _ = sh.spawn()                           # ...and must not come back
-    ids = [a, b, c]
-    assert all(x > 0 for x in ids) and ids == sorted(set(ids)), f"ids in order of spawn: {ids}"
+    a, b = sh.command("spawn probe-child"), sh.command("spawn probe-child")
+    assert_ok(sh.command(f"destroy {b.words[2]}"))      # the newest id is free again...
+    c = sh.command("spawn probe-child")                 # ...and must not come back
+    for answer in (a, b, c):
+        assert_ok(answer, "spawn probe-child")
+        sh.adopt(int(answer.words[3].partition("=")[2]), "spawned probe-child")
+    assert_ids_grow([a, b, c])
 
 
 @case("CLI-015", "REQ-CLI-3", roles=("shell",))
@@ -233,6 +273,48 @@ def test_eof_is_quit(shell, evidence):
         assert_exits(pid, 10, f"(child {obj})")
         assert_not_zombie(pid, f"(child {obj})")
     assert status == 0, f"the shell ended with {status} on end of input"
+
+
+@case("CLI-018", "REQ-CLI-1", roles=("shell",), conditions=("at-limit",))
+def test_spawn_concurrent_count_bounds(shell):
+    """`spawn-concurrent 1 NAME`, the smallest count, spawns one child (one `spawned` line, `ok spawned-concurrent 1`, and destroying it reaps it); a count of 0 is `error usage`."""
+    sh = shell()
+    a = sh.command("spawn-concurrent 0 probe-child", timeout=30)
+    assert a.result.startswith("error usage"), f"spawn-concurrent 0: {a.result!r}"
+    assert not a.data, f"spawn-concurrent 0 spawned: {a.data}"
+    a = sh.command("spawn-concurrent 1 probe-child", timeout=30)
+    assert a.result == "ok spawned-concurrent 1", f"spawn-concurrent 1: {a.result!r}"
+    assert len(a.data) == 1, f"expected one `spawned` line, got {a.data}"
+    m = re.fullmatch(r"spawned (\d+) pid=(\d+)", a.data[0])
+    assert m, f"unexpected line in the answer: {a.data[0]!r}"
+    obj, pid = int(m.group(1)), int(m.group(2))
+    sh.adopt(pid, "spawned probe-child")
+    d = sh.command(f"destroy {obj}", timeout=15)
+    assert d.ok, f"destroy {obj}: {d.result}"
+    assert_reaped(d.typed_events, obj, pid, 0)
+
+
+@case("CLI-020", "REQ-CLI-2", roles=("shell",))
+def test_spawn_concurrent_one_missing_program(shell, procs):
+    """`spawn-concurrent 1 NAME` of a program that does not exist leaves the shell answering: an `error` answer that spawns nothing, or (REQ-SPAWN-5's other form) one child that is reaped with status 127 when destroyed."""
+    sh = shell()
+    a = sh.command("spawn-concurrent 1 no-such-program", timeout=30)
+    if a.ok:
+        assert a.result == "ok spawned-concurrent 1", f"spawn-concurrent 1 no-such-program: {a.result!r}"
+        assert len(a.data) == 1, f"expected one `spawned` line, got {a.data}"
+        m = re.fullmatch(r"spawned (\d+) pid=(\d+)", a.data[0])
+        assert m, f"unexpected line in the answer: {a.data[0]!r}"
+        obj, pid = int(m.group(1)), int(m.group(2))
+        sh.adopt(pid, "spawned no-such-program")
+        d = sh.command(f"destroy {obj}", timeout=15)
+        assert d.ok, f"destroy {obj}: {d.result}"
+        assert_reaped(d.typed_events, obj, pid, 127)
+    else:
+        assert a.result.startswith("error"), f"spawn-concurrent 1 no-such-program: {a.result!r}"
+        assert not a.data, f"a failed spawn-concurrent reported children: {a.data}"
+    a = sh.command("list")
+    assert a.result == "ok list 0", f"after the spawn-concurrent of a missing program: {a.result!r} {a.data}"
+    assert not procs.leftovers()
 
 
 @case("CLI-016", "REQ-CLI-1", roles=("shell",), needs=("echo",))

@@ -15,7 +15,8 @@ import struct
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.capnp_peer import kj_type
 from ipc_conformance.harness.processes import ImplementationCrashed
-from ipc_conformance.harness.waits import Deadline, wait_readable
+from ipc_conformance.harness.verifiers import assert_contains, assert_equal
+from ipc_conformance.harness.waits import Deadline
 
 # Text first ("GET " read as a segment count is 542 million), then noise.
 GARBAGE = (b"GET / HTTP/1.1\r\nHost: ipc\r\n\r\n"
@@ -27,27 +28,7 @@ OVERSIZED = struct.pack("<II", 0, 1 << 30) + b"\x00" * 64
 
 
 def _probed(node, client, what):
-    name = node.answered(client.probe, what)
-    assert "probe" in name, f"{what}: thread name {name!r}"
-
-
-def _ended_by_peer(sock, timeout=10) -> bool:
-    """True when the other side ends the connection (EOF or reset) within
-    ``timeout``; whatever it writes first (an abort message) is read away."""
-    deadline = Deadline(timeout)
-    sock.setblocking(False)
-    while True:
-        if not wait_readable(sock.fileno(), deadline.left()):
-            return False
-        try:
-            if sock.recv(65536) == b"":
-                return True
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except BlockingIOError:
-            pass
-        if deadline.expired():
-            return False
+    assert_contains(node.answered(client.probe, what), "probe", f"{what}: its thread name")
 
 
 def _attack_listener(listener, payload, *, half_close=False):
@@ -61,9 +42,9 @@ def _attack_listener(listener, payload, *, half_close=False):
         bad.sendall(payload)
         if half_close:
             bad.shutdown(socket.SHUT_WR)
-        ended = _ended_by_peer(bad)
+        ended = bad.ended_by_peer()
         node.assert_alive()
-        assert ended, "the listener kept the bad connection open for 10s"
+        assert_equal(ended, True, "the bad connection ended by the listener within 10s")
     finally:
         bad.close()
     _probed(node, before, "the client connected before")

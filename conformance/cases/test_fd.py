@@ -4,15 +4,16 @@ across processes by the kernel object (the socket inode), never by number."""
 import os
 import re
 import resource
-import socket
-
-import psutil
 
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.fd_table import fd_table, socket_inode
 from ipc_conformance.harness.shell_events import Reaped
 from ipc_conformance.harness.unix_sockets import listening_inode, peer_inodes
-from ipc_conformance.harness.verifiers import assert_exact_fds, assert_reaped
+from ipc_conformance.harness.files import assert_file, stale_socket, write_file
+from ipc_conformance.harness.verifiers import (assert_answer, assert_error, assert_exact_fds,
+                                               assert_fds_absent, assert_fds_at_most, assert_ok,
+                                               assert_parent_end_cloexec, assert_reaped,
+                                               assert_running, count_fds)
 
 _SOCKET = re.compile(r"^socket:\[(\d+)\]$")
 
@@ -47,7 +48,7 @@ def _shell_end(sh, rec):
 def _spawn_concurrent(sh, count, name="probe-child"):
     """`spawn-concurrent`; [(id, pid)] in the order the lines came."""
     a = sh.command(f"spawn-concurrent {count} {name}", timeout=30)
-    assert a.ok and a.result == f"ok spawned-concurrent {count}", (a.result, a.data)
+    assert_answer(a, f"ok spawned-concurrent {count}")
     kids = []
     for line in a.data:
         m = re.fullmatch(r"spawned (\d+) pid=(\d+)", line)
@@ -67,12 +68,11 @@ def _assert_no_growth(sh, evidence, attempt, times=10):
     """Run ``attempt(i)`` once (lazy set-up is no leak), then ``times`` more:
     the shell's descriptor count must not have grown."""
     attempt(0)
-    before = _fd_count(sh.pid)
+    before = count_fds(sh.pid)
     for i in range(times):
         attempt(i)
-    after = _fd_count(sh.pid)
-    evidence.record("shell_fds", {"before": before, "after": after})
-    assert after <= before, f"the shell's descriptors grew from {before} to {after}"
+    evidence.record("shell_fds", {"before": before, "after": _fd_count(sh.pid)})
+    assert_fds_at_most(sh.pid, before, f"the shell's descriptors after {times} more attempts")
 
 
 @case("FD-001", "REQ-FD-1", roles=("shell",))
@@ -91,9 +91,9 @@ def test_parent_end_is_cloexec(shell, evidence):
     """The shell's end of a spawned child's socketpair is close-on-exec."""
     sh = shell()
     sh.spawn()
-    end = _shell_end(sh, sh.probe_records(1)[0])
-    evidence.record("shell_end", end.brief())
-    assert end.cloexec, f"the shell's end {end.brief()} is inheritable"
+    rec = sh.probe_records(1)[0]
+    evidence.record("shell_end", _shell_end(sh, rec).brief())
+    assert_parent_end_cloexec(sh.pid, rec)
 
 
 @case("FD-003", "REQ-FD-2", roles=("shell",))
@@ -123,8 +123,7 @@ def test_inheritable_bait_not_passed(shell, evidence):
     sh.spawn()
     rec = sh.probe_records(1)[0]
     evidence.record("census", _census(rec))
-    bait_targets = {fd for fd, t in _census(rec).items() if t == "/dev/null" and fd > 2}
-    assert not bait_targets, f"bait descriptors reached the child: {sorted(bait_targets)}"
+    assert_fds_absent(rec, bait, target="/dev/null", what="the bait descriptors")
     _assert_exact(rec)
 
 
@@ -142,7 +141,7 @@ def test_bait_below_rlimit_not_passed(shell, evidence):
     assert high in fd_table(sh.pid), f"the bait fd {high} is not open in the shell"
     sh.spawn()
     rec = sh.probe_records(1)[0]
-    assert str(high) not in rec["fds"], f"fd {high} (RLIMIT_NOFILE {shell_soft}) reached the child"
+    assert_fds_absent(rec, [high], what=f"the bait just below RLIMIT_NOFILE {shell_soft}")
     _assert_exact(rec)
 
 
@@ -167,10 +166,9 @@ def test_concurrent_spawns_exit_on_own_destroy(shell):
     kids = _spawn_concurrent(sh, 4)
     for i, (obj, pid) in enumerate(kids):
         a = sh.command(f"destroy {obj}", timeout=15)
-        assert a.ok, a.result
+        assert_ok(a)
         assert_reaped(a.typed_events, obj, pid, 0)
-        gone = [p for _, p in kids[i + 1:] if not psutil.pid_exists(p)]
-        assert not gone, f"destroying child {obj} ended its siblings {gone}"
+        assert_running([p for _, p in kids[i + 1:]], f"the siblings of child {obj} after its destroy")
 
 
 @case("FD-008", "REQ-FD-3", roles=("shell",))
@@ -209,14 +207,11 @@ def test_failed_connects_leak_nothing(shell, short_tmp, evidence):
     """Ten failing connects (missing path, refused) leave the shell's descriptor count where it was."""
     sh = shell()
     stale = os.path.join(short_tmp, "stale.sock")
-    s = socket.socket(socket.AF_UNIX)
-    s.bind(stale)                              # a socket file nobody listens on: ECONNREFUSED
-    s.close()
+    stale_socket(stale)                        # a socket file nobody listens on: ECONNREFUSED
     targets = [f"unix:{short_tmp}/nonexistent.sock", f"unix:{stale}"]
 
     def attempt(i):
-        a = sh.command(f"connect {targets[i % 2]}")
-        assert not a.ok and a.result.startswith("error system E"), a.result
+        assert_error(sh.command(f"connect {targets[i % 2]}"), "error system E")
     attempt(1)                                 # the other kind once too, before counting
     _assert_no_growth(sh, evidence, attempt)
 
@@ -255,14 +250,12 @@ def test_failed_binds_leak_nothing(shell, short_tmp, evidence):
     """Ten failing listens (the path is taken by a regular file) leave the shell's descriptor count where it was."""
     sh = shell()
     taken = os.path.join(short_tmp, "taken")
-    with open(taken, "w") as f:
-        f.write("not a socket\n")
+    write_file(taken, "not a socket\n")
 
     def attempt(_):
-        a = sh.command(f"listen unix:{taken}")
-        assert not a.ok, a.result
+        assert_error(sh.command(f"listen unix:{taken}"))
     _assert_no_growth(sh, evidence, attempt)
-    assert os.path.isfile(taken)
+    assert_file(taken, "regular", what="the file at the bind path")
 
 
 # ---------------------------------------------------------------- the fault model (030-049)
@@ -275,20 +268,18 @@ def _exhausted_attempts(sh, evidence, line, undo, spares=(0, 1, 2, 3)):
     descriptors, for each spare: with none it must be an error answer;
     whatever the answer, the descriptor count comes back (``undo(answer)``
     destroys what a success made, once the limit is raised again)."""
-    base = fd_count(sh.pid)
+    base = count_fds(sh.pid)
     outcomes = []
     for spare in spares:
         with exhausted(sh.pid, spare):
             a = sh.command(line, timeout=20)
         outcomes.append((spare, a.result))
         if spare == 0:
-            assert not a.ok and a.result.startswith("error "), (
-                f"{line!r} with no descriptor left was answered {a.result!r}")
+            assert_error(a, "error ", f"{line!r} with no descriptor left")
         if a.ok:
             undo(a)
-        after = fd_count(sh.pid)
-        assert after <= base, (f"{line!r} with {spare} spare descriptor(s) ({a.result!r}) "
-                               f"left the shell with {after} descriptors, {base} before")
+        assert_fds_at_most(sh.pid, base, f"the shell's descriptors after {line!r} with {spare} "
+                           f"spare descriptor(s) ({a.result!r})")
     evidence.record("exhausted_answers", outcomes)
     assert sh.alive(), "the shell died"
 

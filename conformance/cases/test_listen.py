@@ -16,9 +16,12 @@ import capnp
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness import programs
 from ipc_conformance.harness.capnp_peer import Client, SuiteServer, kj_type
+from ipc_conformance.harness.probes import Probes, probe_all
 from ipc_conformance.harness.roles import SuiteClients
 from ipc_conformance.harness.shell_events import Disconnected
 from ipc_conformance.harness.unix_sockets import backlog
+from ipc_conformance.harness.verifiers import (assert_answer, assert_backlog, assert_contains,
+                                               assert_ok)
 from ipc_conformance.harness.waits import WaitTimeout
 
 
@@ -26,15 +29,13 @@ from ipc_conformance.harness.waits import WaitTimeout
 
 def _probe_all(peer, handles, timeout=10):
     """Probe every client at once (one gather on the peer loop)."""
-    async def run():
-        return await asyncio.gather(*(h.client.probe() for h in handles))
-    return peer.run(run, timeout=timeout)
+    return probe_all(peer, handles, timeout=timeout)
 
 
 def _sync(node, client):
     """A round trip through the listener's loop: anything it had to do with
     an earlier event (an accept it could make) has had its turn."""
-    assert "probe" in client.probe()
+    assert_contains(client.probe(), "probe", "a round trip on an active client")
     node.assert_alive()
 
 
@@ -45,7 +46,7 @@ def _assert_waiting(node, expected, active):
     waiting = backlog(node.path)
     why = ("the listener accepted past its limit" if waiting < expected
            else "the listener left clients waiting below its limit")
-    assert waiting == expected, f"{waiting} client(s) in the accept queue, expected {expected}: {why}"
+    assert_backlog(node.path, expected, why if waiting != expected else "")
 
 
 def _answered_after(client, what, timeout=10):
@@ -53,7 +54,7 @@ def _answered_after(client, what, timeout=10):
         name = client.probe(timeout=timeout)
     except WaitTimeout:
         raise AssertionError(f"the queued client got no answer within {timeout}s {what}") from None
-    assert "probe" in name
+    assert_contains(name, "probe", f"the queued client's answer {what}")
 
 
 def _disconnected(peer, client, timeout=10) -> str:
@@ -84,7 +85,7 @@ def test_twenty_concurrent_clients(listener, peer, short_tmp):
     clients = [node.connect() for _ in range(20)]
     names = _probe_all(peer, clients)
     assert len(names) == 20 and all("probe" in n for n in names), names
-    assert backlog(node.path) == 0
+    assert_backlog(node.path, 0)
     node.assert_alive()
 
 
@@ -98,7 +99,7 @@ def test_client_leaving_mid_session(listener, peer):
     clients[1].close()
     for c in clients[:1] + clients[2:]:
         assert node.answered(lambda: c.echo("still here"), "a remaining client") == "still here"
-    assert "probe" in node.answered(lambda: node.connect().probe(), "a new client")
+    assert_contains(node.answered(lambda: node.connect().probe(), "a new client"), "probe", 'a probe')
     node.assert_alive()
 
 
@@ -129,7 +130,8 @@ def test_limit_holds_the_excess_in_the_backlog(listener, short_tmp):
     """With max-connections=2 the third client waits in the kernel backlog and is served when one leaves."""
     node = listener(address=f"unix:{short_tmp}/lim.sock:max-connections=2")
     a, b = node.connect(), node.connect()
-    assert "probe" in a.probe() and "probe" in b.probe()
+    assert_contains(a.probe(), "probe", 'a probe')
+    assert_contains(b.probe(), "probe", 'a probe')
     third = node.connect()           # returns once the kernel queued it
     _assert_waiting(node, 1, a)
     b.close()
@@ -194,7 +196,8 @@ def test_accepts_again_after_being_at_the_limit(listener, short_tmp):
     node = listener(address=f"unix:{short_tmp}/again.sock:max-connections=2")
     for round_ in range(3):
         a, b = node.connect(), node.connect()
-        assert "probe" in a.probe() and "probe" in b.probe(), f"round {round_}"
+        assert_contains(a.probe(), "probe", f"round {round_}")
+        assert_contains(b.probe(), "probe", f"round {round_}")
         extra = node.connect()
         _assert_waiting(node, 1, a)
         a.close()
@@ -202,7 +205,7 @@ def test_accepts_again_after_being_at_the_limit(listener, short_tmp):
         b.close()
         extra.close()
     last = node.connect()
-    assert "probe" in last.probe()
+    assert_contains(last.probe(), "probe", 'a probe')
 
 
 @case("LISTEN-009", "REQ-LISTEN-6", roles=("listener",), needs=("libmultiprocess",),
@@ -211,7 +214,7 @@ def test_client_gone_before_accept(listener, short_tmp):
     """At capacity, a queued client that closes before being accepted does not stop the listener."""
     node = listener(address=f"unix:{short_tmp}/gone.sock:max-connections=1")
     active = node.connect()
-    assert "probe" in active.probe()
+    assert_contains(active.probe(), "probe", 'a probe')
     quitter = node.raw_connect()
     quitter.sendall(b"\0" * 8)          # something unread, then gone
     quitter.close()
@@ -221,16 +224,14 @@ def test_client_gone_before_accept(listener, short_tmp):
     node.answered(lambda: _answered_after(waiter, "after a queued client had already left"),
               "the queued client")
     waiter.close()
-    assert "probe" in node.answered(lambda: node.connect().probe(), "a new client")
+    assert_contains(node.answered(lambda: node.connect().probe(), "a new client"), "probe", 'a probe')
     node.assert_alive()
 
 
 # ---------------------------------------------------------------- the shell
 
 def _shell_listening(sh, path):
-    a = sh.command(f"listen unix:{path}")
-    assert a.ok, a.result
-    assert a.result == f"ok listening unix:{path}", a.result
+    assert_answer(sh.command(f"listen unix:{path}"), f"ok listening unix:{path}")
 
 
 @case("LISTEN-010", "REQ-LISTEN-7", roles=("shell",), needs=("libmultiprocess",))
@@ -243,7 +244,7 @@ def test_disconnect_incoming_drops_clients(shell, peer, schemas, short_tmp):
     try:
         clients = [suite.connect(path) for _ in range(3)]
         for c in clients:
-            assert "probe" in suite.probe(c)
+            assert_contains(suite.probe(c), "probe", 'a probe')
         a = sh.command("disconnect-incoming")
         assert a.result == "ok disconnected 3", a.result
         for c in clients:
@@ -266,12 +267,12 @@ def test_disconnect_incoming_keeps_outgoing(shell, peer, schemas, short_tmp):
         kid, pid = sh.spawn()
         out = sh.connect(f"unix:{short_tmp}/out.sock")
         client = suite.connect(path)
-        assert "probe" in suite.probe(client)
+        assert_contains(suite.probe(client), "probe", 'a probe')
         a = sh.command("disconnect-incoming")
-        assert a.result == "ok disconnected 1", a.result
+        assert_answer(a, "ok disconnected 1")
         assert not any(isinstance(e, Disconnected) for e in a.typed_events), a.events
-        assert sh.command(f"probe {kid}").ok, "the spawned child was dropped"
-        assert sh.command(f"probe {out}").ok, "the outgoing connection was dropped"
+        assert_ok(sh.command(f"probe {kid}"), "a probe of the spawned child")
+        assert_ok(sh.command(f"probe {out}"), "a probe on the outgoing connection")
         assert server.open == 1, f"the suite's server sees {server.open} open connections"
         lst = sh.command("list")
         assert lst.result == "ok list 2" and all("state=live" in d for d in lst.data), lst.data
@@ -290,11 +291,11 @@ def test_listener_accepts_after_disconnect_incoming(shell, peer, schemas, short_
     suite = SuiteClients(peer, schemas)
     try:
         first = suite.connect(path)
-        assert "probe" in suite.probe(first)
+        assert_contains(suite.probe(first), "probe", 'a probe')
         assert sh.command("disconnect-incoming").result == "ok disconnected 1"
         fresh = [suite.connect(path) for _ in range(2)]
         for c in fresh:
-            assert "probe" in suite.probe(c)
+            assert_contains(suite.probe(c), "probe", 'a probe')
         assert sh.command("disconnect-incoming").result == "ok disconnected 2"
     finally:
         suite.close()
@@ -306,13 +307,13 @@ def test_destroying_a_connected_init_leaves_the_listener(shell, listener):
     """The shell connects to a listening node and destroys that Init: the node goes on serving the others."""
     node = listener()
     other = node.connect()
-    assert "probe" in other.probe()
+    assert_contains(other.probe(), "probe", 'a probe')
     sh = shell()
     obj = sh.connect(node.address)
     assert sh.command(f"probe {obj}").ok
     d = sh.command(f"destroy {obj}")
     assert d.result == f"ok destroyed {obj}", d.result
-    assert "probe" in node.answered(other.probe, "the other client after the destroy")
+    assert_contains(node.answered(other.probe, "the other client after the destroy"), "probe", 'a probe')
     assert sh.command(f"probe {sh.connect(node.address)}").ok
     node.assert_alive()
 
@@ -321,7 +322,7 @@ def _stop_with_clients(listener, sig):
     node = listener()
     clients = [node.connect() for _ in range(3)]
     for c in clients:
-        assert "probe" in c.probe()
+        assert_contains(c.probe(), "probe", 'a probe')
     status = node.stop(sig, timeout=10)
     assert status == 0, f"the listener exited with {status} on {sig.name}"
     assert not os.path.lexists(node.path), f"the socket file {node.path} was left behind"
@@ -347,7 +348,8 @@ def test_debug_events_accepted_and_closed(listener, impl):
     node = listener()
     start = node.line_count()
     a, b = node.connect(), node.connect()
-    assert "probe" in a.probe() and "probe" in b.probe()
+    assert_contains(a.probe(), "probe", 'a probe')
+    assert_contains(b.probe(), "probe", 'a probe')
     _wait_count(node, accepted, 2, start)
     a.close()
     _wait_count(node, closed, 1, start)
@@ -385,11 +387,11 @@ def test_accept_fails_with_emfile_then_recovers(listener, evidence):
         waiting = node.connect()          # queued by the kernel; its accept fails
         _sync(node, a)                    # the listener had its turn to try
         evidence.record("while_exhausted", {"backlog": backlog(node.path), "fds": node.num_fds()})
-        assert "probe" in node.answered(a.probe, "the served client while exhausted")
+        assert_contains(node.answered(a.probe, "the served client while exhausted"), "probe", 'a probe')
     _answered_after(waiting, "after RLIMIT_NOFILE was raised again")
     fresh = node.connect()
     _answered_after(fresh, "a new client after the exhaustion")
-    assert backlog(node.path) == 0
+    assert_backlog(node.path, 0)
     fresh.close()
     waiting.close()
     settle_fds(node.pid, base, lambda: _sync(node, a))
@@ -430,18 +432,18 @@ def test_disconnect_incoming_at_the_limit(shell, peer, schemas, short_tmp):
     suite = SuiteClients(peer, schemas)
     try:
         served = suite.connect(path)
-        assert "probe" in suite.probe(served)
+        assert_contains(suite.probe(served), "probe", 'a probe')
         queued = suite.connect(path)
-        assert backlog(path) == 1, "the second client was accepted past max-connections=1"
+        assert_backlog(path, 1, "the second client was accepted past max-connections=1")
         d = sh.command("disconnect-incoming")
         assert d.result == "ok disconnected 1", d.result
         assert _disconnected(peer, served) == "DISCONNECTED"
-        assert "probe" in suite.probe(queued), "the waiting client was not served after the drop"
-        assert backlog(path) == 0
+        assert_contains(suite.probe(queued), "probe", "the waiting client was not served after the drop")
+        assert_backlog(path, 0)
         third = suite.connect(path)
-        assert backlog(path) == 1, "past the limit after disconnect-incoming"
+        assert_backlog(path, 1, "past the limit after disconnect-incoming")
         assert sh.command("disconnect-incoming").result == "ok disconnected 1"
-        assert "probe" in suite.probe(third)
+        assert_contains(suite.probe(third), "probe", 'a probe')
     finally:
         suite.close()
 
@@ -452,7 +454,7 @@ def test_reconnects_after_disconnect_incoming_at_the_limit(shell, peer, schemas,
     """Eight rounds of filling max-connections=2 (a third client waiting), disconnect-incoming, and the waiting client served: the limit holds each round."""
     sh = shell()
     path = f"{short_tmp}/rc.sock"
-    assert sh.command(f"listen unix:{path}:max-connections=2").ok
+    assert_ok(sh.command(f"listen unix:{path}:max-connections=2"))
     suite = SuiteClients(peer, schemas)
     try:
         carried = None                    # the client let in by the last drop
@@ -460,13 +462,12 @@ def test_reconnects_after_disconnect_incoming_at_the_limit(shell, peer, schemas,
             fill = [suite.connect(path) for _ in range(1 if carried else 2)]
             active = fill + ([carried] if carried else [])
             for c in active:
-                assert "probe" in suite.probe(c), f"round {round_}"
+                assert_contains(suite.probe(c), "probe", f"round {round_}")
             carried = suite.connect(path)
-            assert backlog(path) == 1, f"round {round_}: {backlog(path)} waiting, 1 expected"
-            d = sh.command("disconnect-incoming")
-            assert d.result == "ok disconnected 2", f"round {round_}: {d.result}"
-            assert "probe" in suite.probe(carried), f"round {round_}: the waiting client"
-        assert sh.command("disconnect-incoming").result == "ok disconnected 1"
+            assert_backlog(path, 1, f"round {round_}: {backlog(path)} waiting, 1 expected")
+            assert_answer(sh.command("disconnect-incoming"), "ok disconnected 2", f"round {round_}")
+            assert_contains(suite.probe(carried), "probe", f"round {round_}: the waiting client")
+        assert_answer(sh.command("disconnect-incoming"), "ok disconnected 1")
     finally:
         suite.close()
 
@@ -493,33 +494,17 @@ def test_limit_plus_one_arrive_at_once(listener, peer, schemas, short_tmp):
         for t in threads:
             t.join(20)
         assert not errors, errors
-        clients = [peer.run(Client(schemas).connect_sock, s) for s in socks]
-        node.clients.extend(clients)
-
-        async def four_then_one():
-            tasks = [asyncio.ensure_future(c.probe()) for c in clients]
-            done = set()
-            while len(done) < 4:
-                new, _ = await asyncio.wait(set(tasks) - done, timeout=10,
-                                            return_when=asyncio.FIRST_COMPLETED)
-                if not new:
-                    break
-                done |= new
-            return tasks, done
-        tasks, done = peer.run(four_then_one, timeout=30)
-        assert len(done) == 4, f"round {round_}: {len(done)} of 5 clients served, 4 expected"
-        served = [clients[i] for i, t in enumerate(tasks) if t in done]
-        rest = [i for i, t in enumerate(tasks) if t not in done]
-        peer.run(served[0].probe)          # a round trip: the listener had its turn
-        assert backlog(node.path) == 1, f"round {round_}: {backlog(node.path)} waiting"
-        assert not tasks[rest[0]].done(), f"round {round_}: the fifth client was served"
-        peer.run(served[0].close)
-
-        async def last():
-            return await asyncio.wait_for(tasks[rest[0]], 10)
-        assert "probe" in peer.run(last, timeout=15), f"round {round_}"
+        clients = [node.client_on(s) for s in socks]
+        probes = Probes(peer, clients)
+        probes.assert_answered(4, timeout=10, what=f"round {round_}")
+        served = probes.served(0)
+        served.probe()                     # a round trip: the listener had its turn
+        assert_backlog(node.path, 1, f"round {round_}: {backlog(node.path)} waiting")
+        probes.assert_pending(1, f"round {round_}: the fifth client")
+        served.close()
+        probes.assert_all_answered(10, f"round {round_}: the fifth client, once one left")
         for c in clients:
-            peer.run(c.close)
+            c.close()
         node.clients.clear()
     node.assert_alive()
 
@@ -592,4 +577,21 @@ def test_concurrent_cycles_numbered_once(listener, impl, evidence):
     _cycle_events(node, impl, evidence, 160, burst)
     sentinel = node.connect()
     settle_fds(node.pid, base + 1, lambda: node.answered(sentinel.ping, "the sentinel"))
+    node.assert_alive()
+
+
+@case("LISTEN-037", "REQ-LISTEN-5", roles=("listener",), needs=("libmultiprocess",),
+      conditions=("at-limit",))
+def test_max_connections_zero_is_no_limit(listener, short_tmp):
+    """-ipcbind=...:max-connections=0 accepts and serves 20 clients at once, past the default limit of 16 (0 means no limit; LISTEN-007 records what an implementation does instead)."""
+    node = listener(address=f"unix:{short_tmp}/zero.sock:max-connections=0")
+    clients = []
+    for i in range(20):
+        clients.append(node.connect())
+        try:
+            name = clients[-1].probe(timeout=10)
+        except WaitTimeout:
+            raise AssertionError(f"client {i + 1} of 20, all still connected, got no answer within 10 s: "
+                                 f"max-connections=0 limited the listener") from None
+        assert "probe" in name, f"client {i + 1}: {name!r}"
     node.assert_alive()

@@ -10,6 +10,8 @@ import capnp
 
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.capnp_peer import kj_type
+from ipc_conformance.harness.verifiers import (assert_answer, assert_contains, assert_equal,
+                                               assert_not_equal)
 
 # Upstream's file IDs (src/ipc/capnp/init.capnp, echo.capnp, libmultiprocess
 # include/mp/proxy.capnp).
@@ -175,25 +177,16 @@ def test_echo_one_megabyte(child, evidence):
 @case("PROTO-007", "REQ-PROTO-4", roles=("child",), needs=("libmultiprocess", "echo"))
 def test_call_after_echo_destroy(child, evidence):
     """After Echo.destroy, a call on that Echo fails cleanly or is ignored; the child goes on answering and exits 0."""
-    async def go(cl):
-        ctx = await cl.context()
-        echo = (await cl.init.makeEcho(ctx)).result
-        assert (await echo.echo(ctx, "before")).result == "before"
-        await echo.destroy(ctx)
-        try:
-            after = (await echo.echo(ctx, "after")).result
-            return "answered", after
-        except capnp.KjException as e:
-            return kj_type(e), str(e).splitlines()[0][:300]
-
     c = child()
-    outcome = c.call(go)
+    outcome = c.echo_after_destroy()
     evidence.record("call_after_destroy", outcome)
-    assert outcome[0] != "DISCONNECTED", f"the connection dropped: {outcome}"
-    assert "probe" in c.probe()
-    assert c.echo("fresh") == "fresh", "a new Echo does not answer"
+    assert outcome[0] != "wrong answer before destroy", outcome
+    assert_not_equal(outcome[0], "DISCONNECTED", "a call on a destroyed Echo: how it ended "
+                     "(DISCONNECTED: the connection dropped)")
+    assert_contains(c.probe(), "probe", "a probe after it")
+    assert_equal(c.echo("fresh"), "fresh", "a new Echo's answer")
     c.close()
-    assert c.wait_exit(10) == 0
+    assert_equal(c.wait_exit(10), 0, "the child's exit status once its parent's end closed")
 
 
 @case("PROTO-008", "REQ-PROTO-3", roles=("child",), needs=("libmultiprocess", "echo"))
@@ -343,10 +336,8 @@ def test_echo_on_each_new_connection(shell, listener, evidence):
         text = f"round-{i}-of-{obj}"
         a = sh.command(f"echo {obj} {text}")
         seen.append((obj, a.result))
-        assert a.result == f"ok echo {text}", (
-            f"cycle {i}: echo on the new object {obj} answered {a.result!r}, expected "
-            f"'ok echo {text}' (an Echo of an earlier, destroyed connection?)")
-        d = sh.command(f"destroy {obj}")
-        assert d.result == f"ok destroyed {obj}", d.result
+        assert_answer(a, f"ok echo {text}", f"cycle {i}: echo on the new object {obj} (an "
+                      "Echo of an earlier, destroyed connection would answer another text)")
+        assert_answer(sh.command(f"destroy {obj}"), f"ok destroyed {obj}")
     evidence.record("echo_cycles", seen)
     node.assert_alive()

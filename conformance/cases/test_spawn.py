@@ -7,7 +7,7 @@ import psutil
 
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.verifiers import (assert_exits, assert_gone, assert_not_zombie,
-                                               assert_reaped)
+                                               assert_ok, assert_reaped)
 
 
 @case("SPAWN-002", "REQ-SPAWN-1", roles=("shell",))
@@ -36,9 +36,9 @@ def test_destroy_reaps_with_status_zero(shell):
     """Destroying a spawned child's Init makes it exit 0; the shell reports it reaped with status 0."""
     sh = shell()
     obj, pid = sh.spawn()
-    assert sh.command(f"probe {obj}").ok
+    assert_ok(sh.command(f"probe {obj}"))
     a = sh.command(f"destroy {obj}")
-    assert a.ok, a.result
+    assert_ok(a)
     assert_reaped(a.typed_events, obj, pid, 0)
     assert_gone(pid, what="after destroy")
 
@@ -175,12 +175,9 @@ def test_child_that_exits_by_itself(shell, evidence):
     # the failure: a zombie now waits for nobody.
     pid = sh.probe_records(1)[0]["pid"]
     evidence.record("spawn_answer", a.result)
-    try:
-        state = psutil.Process(pid).status()
-    except psutil.NoSuchProcess:
+    if not psutil.pid_exists(pid):
         return
-    assert state != psutil.STATUS_ZOMBIE, (
-        f"the spawn failed ({a.result}) and left its child pid {pid} a zombie: nothing reaps it")
+    assert_not_zombie(pid, f"(the child of the failed spawn, {a.result!r}: nothing reaps it)")
     sh.adopt(pid, "spawned probe-child")
     assert_exits(pid, 10, "(the child of a failed spawn)")
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from ipc_conformance.conformance.outcome import (BAD_KINDS, CATCHING_KINDS, EXIT_INCOMPLETE, KINDS,
                                                 CaseRecord, Kind, Run, as_run)
 from ipc_conformance.conformance.report import json_report as jr
+from ipc_conformance.conformance.report.trace_html import render_trace
 
 COLOURS = {  # kind: (background, text)
     Kind.FAIL: ("#d32f2f", "#ffffff"),
@@ -41,9 +42,11 @@ COLOURS = {  # kind: (background, text)
 # and the traceback and captured output come last.
 FIRST_KEYS = ("leak", "diagnostics", "stderr", "transcript", "process_tree", "processes",
               "fd_tables", "fd_table", "exit_status", "exit_statuses", "events")
-LAST_KEYS = ("traceback", "setup_error", "teardown_error", "captured_stdout", "captured_stderr")
+LAST_KEYS = ("trace", "traceback", "setup_error", "teardown_error", "captured_stdout",
+             "captured_stderr")
 
 CSS = """
+table.trace td{font-size:.85em}tr.tr-bad td{background:#fbe3e3}tr.tr-ok td:last-child{color:#1b5e20}
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.2em;color:#1d1d1d;background:#fff}
 h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;margin:1.4em 0 .4em;border-bottom:1px solid #ccc}
 h4{margin:.7em 0 .2em;font-size:.95em}
@@ -179,6 +182,9 @@ def render_cell_body(rec: CaseRecord, label: str) -> str:
                      f"<th>message</th></tr>{rows}</table>")
     ev = rec.evidence or {}
     for key in _evidence_keys(ev):
+        if key == "trace" and isinstance(ev[key], dict):
+            parts.append(f"<h4>trace</h4>{render_trace(ev[key])}")
+            continue
         parts.append(f"<h4>{esc(key)}</h4>{render_value(ev[key])}")
     parts.append(f"<div class='small muted'>{esc(rec.nodeid)}"
                  + (f" &middot; {esc(rec.file)}:{esc(rec.line)}" if rec.file else "") + "</div>")

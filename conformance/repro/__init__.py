@@ -2,14 +2,91 @@
 
 A reproducer is what a user attaches to a bug report upstream: one short
 Python script that needs only pexpect, psutil and pycapnp plus the
-implementation's own executables (never harness/ or reference_impl/), runs
-the case's scenario, and exits 0 when the behaviour is right or 1 with a
-message saying what it expected and what it saw.
+implementation's own programs (never harness/ or reference_impl/), replays
+what the case did and makes the same checks, and exits 0 when the behaviour
+is right or 1 with a message saying what it expected and what it saw.
 
-``writer`` fills a template (``templates``) with what the manifest says:
-argv of each role, schema files, executable names. Only cases with a
-template can be written; the others raise ``ReproUnsupported``.
+``traced_run`` runs the case (the ordinary pytest path) and reads its trace
+from the JSON record; ``generate`` turns the trace into the script;
+``minimise`` drops steps the failure does not need (delta debugging);
+``writer`` puts the manifest's programs in and the schemas beside it.
 """
-from .writer import ReproUnsupported, render_reproducer, supported_cases, write_reproducer
+from __future__ import annotations
 
-__all__ = ["ReproUnsupported", "render_reproducer", "supported_cases", "write_reproducer"]
+from pathlib import Path
+
+from . import generate, writer
+from .traced_run import NoTrace, case_record, trace_of
+from .writer import ReproUnsupported
+
+__all__ = ["NoTrace", "ReproUnsupported", "reproduce", "script_from_record"]
+
+
+def script_from_record(rec, info, manifest, out: Path, *, requirement_text: str = "",
+                       drop=(), command: str = "") -> str:
+    """The script's text for the case record ``rec`` (it holds the trace)."""
+    trace = trace_of(rec)
+    return generate.render(
+        trace, case_id=info.id, requirement=info.requirement,
+        requirement_text=requirement_text or "(see docs/spec.md)", statement=info.statement,
+        impl_name=manifest.name, config=writer.config(manifest, out),
+        outcome=f"{rec.kind}: {rec.first_line}" if rec.message else str(rec.kind),
+        drop=drop, command=command, trials=trials_of(rec, manifest))
+
+
+def trials_of(rec, manifest) -> int:
+    """How many times the script replays by default: the case's --repeat,
+    or 5 when the manifest knows its failure shows only in some runs
+    (``intermittent = true``)."""
+    expectation = (getattr(manifest, "expectations", None) or {}).get(rec.id)
+    if expectation is not None and getattr(expectation, "intermittent", False):
+        return 5
+    return max(1, int(rec.repeat or 1))
+
+
+def reproduce(info, manifest, manifest_path: Path, out: Path, *, cases_dir: Path,
+              requirement_text: str = "", minimise: bool = True, log=print) -> Path:
+    """Run the case against the manifest, write its reproducer to ``out``
+    (minimised when the run failed and ``minimise``); its path."""
+    rec = case_record(info.id, manifest_path, cases_dir=cases_dir)
+    command = f"ipc-conformance repro {info.id} --impl {_short(manifest_path)} --write {Path(out).name}"
+    drop = ()
+    failing = generate.failing_index(trace_of(rec).get("steps", [])) is not None
+    if minimise and failing:
+        from .minimise import minimal_drop
+        steps = generate.replayed_steps(trace_of(rec))
+        drop = minimal_drop(lambda d: script_from_record(
+            rec, info, manifest, out, requirement_text=requirement_text, drop=d,
+            command=command), len(steps), out, manifest.protocol.schema_dir, log=log,
+            checks=[i for i, s in enumerate(steps) if s.get("op") == "check" and s.get("ok")],
+            control=_reference_control(manifest_path))
+    text = script_from_record(rec, info, manifest, out, requirement_text=requirement_text,
+                              drop=drop, command=command + ("" if minimise else " --no-minimise"))
+    return writer.write_script(text, out, manifest.protocol.schema_dir)
+
+
+def _short(path) -> str:
+    """The manifest's path, relative to the repository when it is in it."""
+    from ipc_conformance.conformance.case import REPO_ROOT
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _reference_control(manifest_path):
+    """The reference's programs as options of a script (minimising keeps a
+    script that still passes with them), None when the script is the
+    reference's own or the reference is not installed."""
+    from ipc_conformance.conformance.case import REPO_ROOT
+    from ipc_conformance.harness.manifest import load_manifest
+    reference = REPO_ROOT / "conformance" / "manifests" / "reference.toml"
+    if Path(manifest_path).resolve() == reference.resolve():
+        return None
+    try:
+        ref = load_manifest(reference)
+    except Exception:
+        return None
+    if ref.missing_executables():
+        return None
+    return lambda text: writer.program_options(ref, text)

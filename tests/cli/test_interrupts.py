@@ -27,7 +27,7 @@ import psutil
 import pytest
 
 from ipc_conformance.harness import registry
-from ipc_conformance.harness.roles import DirWatch
+from ipc_conformance.harness.waits import DirWatch
 from ipc_conformance.harness.waits import Deadline
 
 REPO = Path(__file__).resolve().parents[2]

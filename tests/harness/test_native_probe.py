@@ -45,9 +45,9 @@ def _record(records, pid):
 
 
 def _wait_file(path, timeout=10):
-    """Until ``path`` exists: inotify on its folder (harness.roles.DirWatch),
+    """Until ``path`` exists: inotify on its folder (harness.waits.DirWatch),
     set up before the first look."""
-    from ipc_conformance.harness.roles import DirWatch
+    from ipc_conformance.harness.waits import DirWatch
     from ipc_conformance.harness.waits import Deadline
     deadline = Deadline(timeout)
     with DirWatch(os.path.dirname(path)) as watch:

@@ -75,13 +75,19 @@ def test_eight_concurrent_spawns_from_threads_while_holding_inheritable_fds(stag
             os.close(fd)
 
 
+def _zombie_children():
+    return {p.pid for p in psutil.Process().children() if p.status() == psutil.STATUS_ZOMBIE}
+
+
 def test_missing_child_is_a_clear_error_and_leaves_nothing(stage):
+    # Zombies an earlier test of this worker left are not this Ipc's.
+    before = _zombie_children()
     with Ipc("parent", argv0=stage.argv0) as ipc:
         with pytest.raises(SpawnError) as info:
             ipc.spawn_process("no-such-child")
         assert info.value.path.endswith("/no-such-child")
         assert "no-such-child" in str(info.value)
-    assert not [p for p in psutil.Process().children() if p.status() == psutil.STATUS_ZOMBIE]
+    assert not _zombie_children() - before
 
 
 def test_cleanups_run_once_in_order_after_the_child_exits(stage):

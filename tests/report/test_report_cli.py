@@ -165,7 +165,7 @@ def test_repro(suite):
     assert "SPAWN-002: FAIL: the child exited 1, not 0" in proc.stdout
     assert "test_cases.py::test_fail" in proc.stdout and "-vv" in proc.stdout
     proc = ipc(suite, "repro", "SPAWN-002", "--impl", "fake.toml", "--write", "r.py")
-    assert proc.returncode == 2 and "no standalone reproducer for SPAWN-002" in proc.stderr
+    assert proc.returncode == 2 and "SPAWN-002 (FAIL) holds no trace" in proc.stderr
     assert ipc(suite, "repro", "NOPE-001", "--impl", "fake.toml").returncode == 2
 
 

@@ -1,0 +1,158 @@
+"""A standalone reproducer from a case's trace (harness/trace.py): its
+header, imports and constants, only the blocks of conformance/repro/runtime*.py
+its steps use, and a ``steps()`` of one line of Python per step the case took
+and one call per check it made (conformance/repro/steps.py writes those).
+
+Why from the trace: the script then does what the case did against that
+implementation, not what someone once wrote down about the case, so it
+cannot drift from the case. What the run saw differently every time is put
+back as names: pids the implementation reported (``P2 = a1.pid()``), the
+case's temporary folder (``run.tmp``), the programs (``--node``, ``--shell``).
+
+A failing trace is cut after its first failing step (the case stopped
+there); ``drop`` leaves out further steps (conformance.repro.minimise).
+Steps the script cannot replay (an arbitrary function run on the peer loop)
+are kept as comments saying so, and the header lists them.
+"""
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+
+from . import runtime, runtime_capnp
+from .runtime_checks import CHECKS
+from .steps import FAILED_CHECK, render_steps
+
+
+
+def failing_index(steps: list[dict]) -> int | None:
+    """The index of the first step that failed (a check that did not hold, or
+    a step that raised), None for a trace of a passing run."""
+    for i, step in enumerate(steps):
+        if (step.get("op") == FAILED_CHECK and not step.get("ok", True)) or (
+                "raised" in step and not step.get("background")):
+            return i
+    return None
+
+
+def replayed_steps(trace: dict) -> list[dict]:
+    """The steps a reproducer replays: all of them, or up to the failure."""
+    steps = list(trace.get("steps", []))
+    end = failing_index(steps)
+    return steps if end is None else steps[:end + 1]
+
+
+IMPORTS = {
+    "CORE": ["argparse", "contextlib", "os", "re", "shutil", "signal", "sys", "tempfile", "psutil"],
+    "SHELL_EXPECT": [], "SHELL_QUIT": [], "SHELL_STAGE": [], "SHELL_BAIT": ["resource"], "SHELL_STANDIN": ["capnp", "select"],
+    "STALL_CHILD": [], "DEAF_CHILD": [], "EXIT_CHILD": [],
+    "PROCS": ["select"], "ZOMBIE": [],
+    "LINES": ["subprocess", "threading", "time"],
+    "SHELL": ["pexpect"],
+    "LOOP": ["asyncio", "socket", "struct", "threading", "capnp"],
+    "CHILD": ["socket", "subprocess"],
+    "FILES": [],
+    "SOCKETS": ["socket"],
+    "SS": ["subprocess"],
+    "SOCK": ["select", "time"],
+    "PROBE_ALL": [],
+    "LIMITS": ["resource"],
+    "FDS": [], "PROBES": [], "CLIENT_ECHO": [], "INIT": [], "PROXY": [],
+    "PROC": ["subprocess"],
+    "LISTENER": ["socket", "struct", "subprocess"],
+}
+ORDER = ["CORE", "PROCS", "ZOMBIE", "LINES", "SHELL", "SHELL_EXPECT", "SHELL_STAGE", "SHELL_QUIT",
+         "STALL_CHILD", "DEAF_CHILD", "EXIT_CHILD", "SHELL_STANDIN",
+         "SHELL_BAIT", "LOOP", "CLIENT_ECHO", "INIT", "PROXY",
+         "CONNECT_UNIX",
+         "CHILD", "CHILD_WAIT", "CHILD_LINE", "CHILD_POLL",
+         "LISTENER", "LISTENER_WAIT", "LISTENER_LINE", "LISTENER_POLL",
+         "PROC", "FILES", "SS", "SOCK", "PROBE_ALL", "PROBES", "LIMITS", "FDS"]
+# Method blocks shared by the Child and Listener classes (each follows its class).
+BLOCK_TEXT = {"CHILD_WAIT": "WAIT_EXIT", "LISTENER_WAIT": "WAIT_EXIT", "CHILD_LINE": "WAIT_LINE",
+              "LISTENER_LINE": "WAIT_LINE", "CHILD_POLL": "POLL_EXIT", "LISTENER_POLL": "POLL_EXIT"}
+THIRD_PARTY = ("capnp", "pexpect", "psutil")
+
+
+def _block(name: str) -> str:
+    """The text of runtime block ``name`` (conformance/repro/runtime*.py)."""
+    return getattr(runtime, name, None) or getattr(runtime_capnp, name)
+
+
+def render(trace: dict, *, case_id: str, requirement: str, requirement_text: str,
+           statement: str, impl_name: str, config: dict, outcome: str = "",
+           drop=(), trials: int = 1, command: str = "") -> str:
+    """The reproducer's text. ``config``: programs, argv per role, prompt,
+    ready pattern, schema folder name and Init names (conformance.repro.writer).
+    ``drop``: indices (into the replayed steps) minimising left out."""
+    replay = replayed_steps(trace)
+    kept = [s for i, s in enumerate(replay) if i not in set(drop)]
+    body, r = render_steps(trace, kept, config["programs"])
+    if "LOOP" in r.blocks:
+        body.insert(0, "run.loop = Loop()")
+    if r.blocks & {"LOOP", "PROXY"}:
+        r.blocks.add("INIT")
+    blocks = ["CORE"] + [b for b in ORDER[1:] if b in r.blocks]
+    mods = []
+    for b in blocks + sorted(r.blocks - set(blocks)):
+        mods += [m for m in IMPORTS.get(b, []) if m not in mods]
+    mods += sorted(m for m in r.modules if m not in mods)
+    std = sorted(m for m in mods if m not in THIRD_PARTY)
+    imports = textwrap.wrap("import " + ", ".join(std), 88, subsequent_indent="    ")
+    imports = [ln + (" \\" if k < len(imports) - 1 else "") for k, ln in enumerate(imports)]
+    imports += ["", "import " + ", ".join(m for m in THIRD_PARTY if m in mods)]
+    dropped = len(replay) - len(kept)
+    header = _header(case_id, requirement, requirement_text, statement, impl_name, outcome,
+                     len(trace.get("steps", [])), len(replay), dropped, r.unreplayed, command)
+    roles = {"shell"} if "SHELL" in r.blocks else set()
+    roles |= {"child"} if "CHILD" in r.blocks else set()
+    roles |= {"listener"} if "LISTENER" in r.blocks else set()
+    programs = {k: v for k, v in config["programs"].items()
+                if k == "node" or (k == "shell" and "shell" in roles)}
+    consts = [f"CASE, IMPL = {case_id!r}, {impl_name!r}",
+              f"REQUIREMENT = {requirement + ': ' + requirement_text!r}",
+              f"PROGRAMS = {json.dumps(programs)}",
+              f"ARGV = {json.dumps({k: v for k, v in config['argv'].items() if k in roles})}",
+              f"TIMEOUT, TRIALS = 10, {int(trials)}"]
+    if "SHELL" in r.blocks:
+        consts.append(f"PROMPT = {config.get('prompt')!r}")
+    if "LISTENER" in r.blocks:
+        consts.append(f"READY = {config.get('ready_pattern')!r}")
+    if r.blocks & {"LOOP", "SHELL_STANDIN"}:
+        consts.append(f"SCHEMAS, INIT_SCHEMA, INIT_INTERFACE = {config['schemas']!r}, "
+                      f"{config['init_schema']!r}, {config['init_interface']!r}")
+    if "PROXY" in r.blocks:
+        consts.append(f"PROXY_SCHEMA = {config.get('proxy_schema')!r}")
+    code = "".join(_block(BLOCK_TEXT.get(b, b)) for b in blocks)
+    code += "".join(CHECKS.get(c, "") for c in sorted(r.checks))
+    steps_fn = ("\n\ndef steps(run):\n    \"\"\"What the case did, step by step.\"\"\"\n"
+                + "\n".join("    " + line if line else "" for line in (body or ["pass"])) + "\n")
+    return (header + "\n".join(imports) + "\n\n" + "\n".join(consts) + "\n" + code
+            + steps_fn + runtime.MAIN)
+
+
+def _header(case_id, requirement, text, statement, impl, outcome, total, replayed, dropped,
+            unreplayed, command) -> str:
+    import textwrap
+    outcome = outcome if len(outcome) < 120 else outcome[:117] + "..."
+    lines = [f"Reproducer of {case_id} against {impl}: {statement}", "",
+             f"{requirement} (docs/spec.md): {text}",
+             f"Generated by `{command or f'ipc-conformance repro {case_id} --write'}` from the "
+             f"case's trace" + (f" ({outcome})" if outcome else "") + f": {replayed} of its "
+             f"{total} steps replayed, {dropped} dropped by minimising (delta debugging).",
+             "Needs pexpect, psutil, pycapnp and the programs (--help). Exit 0: the behaviour "
+             "is right; 1: it is not (the last line: what was expected, what was seen)."]
+    if unreplayed:
+        lines.append(f"Not replayed: {', '.join(sorted(set(unreplayed)))}.")
+    wrapped = []
+    for line in lines:
+        wrapped += textwrap.wrap(line, 88) or [""]
+    # a docstring line must not read as an import to a reader scanning the file
+    for k in range(1, len(wrapped)):
+        m = re.match(r"(from|import)\s+", wrapped[k])
+        if m and wrapped[k - 1]:
+            wrapped[k - 1] += " " + m.group(1)
+            wrapped[k] = wrapped[k][m.end():]
+    return '#!/usr/bin/env python3\n"""' + "\n".join(wrapped).replace("\\", "\\\\") \
+        .replace('"""', "'''") + '\n"""\n'

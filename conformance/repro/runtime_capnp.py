@@ -1,0 +1,238 @@
+'''The Cap'n Proto and process-role blocks a generated reproducer carries
+(see conformance/repro/runtime.py): pycapnp's loop on a thread of its own,
+a client of Init, the node as a child over a socketpair and as a listener,
+probes sent at once. Text, because the script imports nothing of this
+project; the generator picks the blocks its trace uses.'''
+
+LOOP = r'''
+class Loop:
+    """pycapnp's loop on a thread of its own: every capability lives and dies
+    there (one destroyed on another thread aborts the process)."""
+
+    def __init__(self):
+        ready, self.clients = threading.Event(), []
+
+        async def main():
+            self.loop, self.stop = asyncio.get_running_loop(), asyncio.Event()
+            ready.set()
+            await self.stop.wait()
+            for client in self.clients:
+                client.caps.clear()
+        self.thread = threading.Thread(target=lambda: asyncio.run(capnp.run(main())))
+        self.thread.start()
+        ready.wait(10)
+
+    def run(self, fn, *args, what="an answer", timeout=TIMEOUT):
+        async def call():
+            return await asyncio.wait_for(fn(*args), timeout)
+        try:
+            return asyncio.run_coroutine_threadsafe(call(), self.loop).result(timeout + 5)
+        except TimeoutError:
+            fail(f"{what} within {timeout}s", "none")
+        except capnp.KjException as e:
+            fail(what, f"{e.type}: {str(e).splitlines()[0][:160]}")
+
+    def close(self):
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(10)
+
+
+class Client:
+    """A Cap'n Proto client of the implementation's Init on one socket."""
+
+    def __init__(self, loop, sock):
+        self.loop, self.caps = loop, {}
+        loop.clients.append(self)
+
+        async def connect():
+            sock.setblocking(False)
+            stream = await capnp.AsyncIoStream.create_connection(sock=sock)
+            rpc = capnp.TwoPartyClient(stream)
+            self.caps.update(stream=stream, rpc=rpc, init=rpc.bootstrap().cast_as(INIT))
+        loop.run(connect, what="a connection")
+
+    async def _probe(self):
+        thread_map = (await self.caps["init"].construct()).threadMap
+        return (await (await thread_map.makeThread("probe")).result.getName()).result
+
+    def probe(self, timeout=TIMEOUT):
+        return self.loop.run(self._probe, what="an answer to construct/makeThread/getName",
+                             timeout=timeout)
+
+    ping = probe
+
+    def close(self):
+        async def close():
+            self.caps.pop("stream").close()
+            self.caps.clear()
+        self.loop.run(close)
+'''
+
+CLIENT_ECHO = r'''
+    def echo_after_destroy(self, timeout=TIMEOUT):
+        """A fresh Echo, one call, Echo.destroy, then a call on the destroyed Echo:
+        ("answered", text), or the error type and its first line."""
+        async def go():
+            thread_map = (await self.caps["init"].construct()).threadMap
+            ctx = PROXY.Context.new_message(thread=(await thread_map.makeThread("r")).result)
+            echo = (await self.caps["init"].makeEcho(ctx)).result
+            await echo.echo(ctx, "before")
+            await echo.destroy(ctx)
+            try:
+                return "answered", (await echo.echo(ctx, "after")).result
+            except capnp.KjException as e:
+                return e.type, str(e).splitlines()[0][:300]
+        return self.loop.run(go, what="a call on a destroyed Echo", timeout=timeout)
+'''
+
+INIT = r'''
+
+here = os.path.join(os.path.dirname(os.path.abspath(__file__)), SCHEMAS)
+INIT = getattr(capnp.load(os.path.join(here, INIT_SCHEMA), imports=[
+    here, os.path.dirname(os.path.dirname(capnp.__file__))]), INIT_INTERFACE)
+'''
+
+PROXY = r'''
+PROXY = capnp.load(os.path.join(here, PROXY_SCHEMA), imports=[
+    here, os.path.dirname(os.path.dirname(capnp.__file__))])
+'''
+
+CONNECT_UNIX = r'''
+
+def connect_unix(loop, path):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    return Client(loop, sock)
+'''
+
+CHILD = r'''
+class Child:
+    """The node spawned over a socketpair with -ipcfd, this script its parent."""
+
+    def __init__(self, run, loop, env=None, connect=True, lines=False):
+        self.sock, theirs = socket.socketpair()
+        self.p = subprocess.Popen(run.argv("child", fd=theirs.fileno()), cwd=run.tmp,
+                                  pass_fds=[theirs.fileno()], env={**os.environ, **(env or {})},
+                                  stdout=subprocess.PIPE if lines else subprocess.DEVNULL,
+                                  start_new_session=True)
+        theirs.close()
+        run.pids.append(self.p.pid)
+        self.pid, self.out = self.p.pid, lines and Lines(self.p.stdout)
+        self.client = Client(loop, self.sock) if connect else None
+        self.probe = self.ping = self.client and self.client.probe
+
+    def close(self):
+        if self.client:
+            self.client.close()
+        self.sock.close()
+'''
+
+WAIT_EXIT = r'''
+    def wait_exit(self, timeout=TIMEOUT):
+        try:
+            return self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            fail(f"pid {self.pid} to exit within {timeout}s", "it still runs")
+'''
+
+WAIT_LINE = r'''
+    def wait_line(self, pattern, timeout=TIMEOUT, start=0):
+        line = self.out.wait(pattern, timeout, start)
+        if line is None:
+            fail(f"a stdout line matching {pattern!r}", f"none ({self.out.lines[-5:]})")
+        return line
+'''
+
+LISTENER = r'''
+class Listener:
+    """The node listening on a unix socket."""
+
+    def __init__(self, run, loop, address, datadir, extra_args=(), wait_ready=True):
+        argv = run.argv("listener", address=address, datadir=datadir) + list(extra_args)
+        self.p = subprocess.Popen(argv, cwd=datadir, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, start_new_session=True)
+        run.pids.append(self.p.pid)
+        self.loop, self.pid, self.out = loop, self.p.pid, Lines(self.p.stdout)
+        self.err = Lines(self.p.stderr)
+        if wait_ready and not self.line_within(READY, TIMEOUT):
+            fail("the listener's ready line", f"none (stderr {self.err.lines[-3:]})")
+
+    def line_within(self, pattern, timeout=TIMEOUT, start=0):
+        line = self.out.wait(pattern, timeout, start)
+        found = line and re.search(READY, line)
+        if found:
+            self.address = found.groupdict().get("address") or ""
+            self.path = self.address.partition(":")[2]
+        return line
+
+    def raw_connect(self, timeout=TIMEOUT):
+        """A blocking connect, bounded (SO_SNDTIMEO) while the accept queue is full."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(timeout), 0))
+        try:
+            s.connect(self.path)
+        except BlockingIOError:
+            fail(f"a connection to {self.path} within {timeout}s", "the accept queue stayed full")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 0))
+        return s
+
+    def connect(self):
+        return Client(self.loop, self.raw_connect())
+
+    def check_alive(self):
+        """Still running: not exited, nor exiting (its end of a connection
+        closes a moment before its exit shows, so the exit gets that moment)."""
+        if exited(self.pid, 0.5):
+            fail("the listener still running", f"it exited with status {self.p.wait()}")
+'''
+
+POLL_EXIT = r'''
+    def exit_status(self):
+        return self.p.poll()
+'''
+
+PROBE_ALL = r'''
+def probe_all(loop, clients, timeout=TIMEOUT):
+    """Probe every client at once: their answers."""
+    async def gather():
+        return await asyncio.gather(*(c._probe() for c in clients))
+    return loop.run(gather, what=f"answers to {len(clients)} probes at once", timeout=timeout)
+'''
+
+PROBES = r'''
+class Probes:
+    """One probe sent on each of several clients at once, answered in any order."""
+
+    def __init__(self, loop, clients):
+        self.loop, self.clients, self.done = loop, clients, set()
+
+        async def start():
+            return [asyncio.ensure_future(c._probe()) for c in clients]
+        self.tasks = loop.run(start)
+
+    def check_answered(self, count, timeout=TIMEOUT, what=""):
+        async def wait():
+            while len(self.done) < count:
+                new, _ = await asyncio.wait(set(self.tasks) - self.done, timeout=timeout,
+                                            return_when=asyncio.FIRST_COMPLETED)
+                if not new:
+                    break
+                self.done |= new
+        self.loop.run(wait, timeout=timeout + 5)
+        if len(self.done) < count:
+            fail(f"{what}: {count} of {len(self.tasks)} clients answered", len(self.done))
+
+    def check_pending(self, count, what=""):
+        if sum(not t.done() for t in self.tasks) != count:
+            fail(f"{what}: {count} client(s) still unanswered",
+                 sum(not t.done() for t in self.tasks))
+
+    def served(self, i):
+        return [c for c, t in zip(self.clients, self.tasks) if t in self.done][i]
+
+    def check_all_answered(self, timeout=TIMEOUT, what=""):
+        async def wait():
+            await asyncio.gather(*self.tasks)
+        self.loop.run(wait, what=f"{what}: all {len(self.tasks)} clients answered",
+                      timeout=timeout)
+'''

@@ -1,0 +1,112 @@
+"""Unit tests of the pieces of `repro --write` that run no process: the
+trace (harness/trace.py), the generator (conformance/repro/generate.py), ddmin
+(conformance/repro/minimise.py) and the trace's table in the HTML report."""
+from ipc_conformance.conformance.repro import generate, minimise
+from ipc_conformance.conformance.report.trace_html import render_trace
+from ipc_conformance.harness import trace, verifiers
+from ipc_conformance.harness.shell_events import Reaped
+
+CONFIG = {"programs": {"node": "/opt/impl/node", "shell": "/opt/impl/shell"},
+          "argv": {"shell": ["{shell}", "-datadir={datadir}"]}, "prompt": "ipc> ",
+          "ready_pattern": None, "schemas": "x.schemas", "init_schema": "init.capnp",
+          "init_interface": "Init", "proxy_schema": "mp/proxy.capnp"}
+
+
+def _zombie_trace():
+    t = trace.Trace()
+    trace.activate(t)
+    try:
+        trace.root("tmp", "/tmp/ipc-1234")
+        trace.record("shell.start", on="sh1", pid=trace.pid(100), probe_names=["probe-child"],
+                     probe_mode="serve", link_node_as=[], env={}, bait_fds=[], tty=True)
+        trace.record("shell.command", on="sh1", line="spawn probe-child", out="a1",
+                     result={"ok": True, "result": "ok spawned 1 pid=4242", "data": [],
+                             "events": []})
+        trace.pid(4242)
+        trace.record("shell.command", on="sh1", line="list", out="a2",
+                     result={"ok": True, "result": "ok list 1", "data": [], "events": []})
+        trace.record("shell.command", on="sh1", line="destroy 1", out="a3",
+                     result={"ok": True, "result": "ok destroyed 1", "data": [],
+                             "events": ["event reaped 1 pid=4242 status=0"]})
+        events = trace.Sourced([Reaped(1, 4242, 0)], {"answer": "a3"})
+        verifiers.assert_reaped(events, 1, 4242, 0)
+        trace.check("gone", False, pid=trace.pid(4242), what="after destroy",
+                    expected="exited and reaped", seen="a zombie")
+        trace.record("shell.command", on="sh1", line="quit", out="a4", result={})
+    finally:
+        trace.deactivate()
+    return t.to_json()
+
+
+def test_recording_is_a_no_op_without_a_case():
+    assert trace.current() is None
+    assert trace.record("shell.command", line="x") is None
+    verifiers.assert_reaped([Reaped(1, 2, 0)], 1, 2, 0)      # still checks, records nothing
+
+
+def test_a_trace_names_pids_and_keeps_checks_with_their_expectation():
+    t = _zombie_trace()
+    assert t["pids"] == {"100": "P1", "4242": "P2"}
+    reaped = [s for s in t["steps"] if s.get("check") == "reaped"][0]
+    assert reaped["ok"] and reaped["pid"] == "P2" and reaped["events"] == {"answer": "a3"}
+    assert reaped["expected"] == "event reaped 1 pid=4242 status=0"
+
+
+def test_the_script_replays_up_to_the_failure_with_this_runs_names():
+    t = _zombie_trace()
+    text = generate.render(t, case_id="SPAWN-004", requirement="REQ-SPAWN-2",
+                           requirement_text="reaped", statement="s", impl_name="m",
+                           config=CONFIG)
+    compile(text, "repro", "exec")
+    body = text[text.index("def steps"):text.index("def main")]
+    assert "P2 = a1.pid()" in body
+    assert "check_reaped(a3.events, 1, P2, 0)" in body
+    assert "check_gone(P2, 'after destroy')" in body
+    assert "quit" not in body                    # after the failure: not replayed
+    assert "4242" not in body and "/tmp/ipc-1234" not in body
+    assert "6 of its 7 steps replayed, 0 dropped by minimising" in " ".join(text.split())
+    dropped = generate.render(t, case_id="SPAWN-004", requirement="REQ-SPAWN-2",
+                              requirement_text="reaped", statement="s", impl_name="m",
+                              config=CONFIG, drop=[2])
+    assert "'list'" not in dropped and "1 dropped by minimising" in " ".join(dropped.split())
+
+
+def test_ddmin_finds_the_steps_the_failure_needs():
+    needed = {2, 7}
+    tried = []
+
+    def reproduces(kept):
+        tried.append(kept)
+        return needed <= set(kept)
+    assert sorted(minimise.ddmin(list(range(10)), reproduces)) == [2, 7]
+    assert len(tried) <= 40
+
+
+def test_the_report_shows_the_trace_with_the_failing_check_marked():
+    out = render_trace(_zombie_trace())
+    assert "<table class='trace'>" in out and "check gone" in out
+    assert out.count("tr-bad") == 1 and "a zombie" in out
+
+
+def test_minimising_drops_the_checks_that_held_then_what_the_failure_does_not_need(monkeypatch):
+    import subprocess
+
+    def fake_run(text, schema_dir, timeout=120, options=(), name=""):  # needs 0 and 3
+        kept = {int(n) for n in text.split(",") if n}
+        ok = {0, 3} <= kept
+        return subprocess.CompletedProcess([], 1 if ok else 0, "FAIL X: seen it" if ok else "", "")
+    monkeypatch.setattr(minimise, "run_script", fake_run)
+    render = lambda drop: ",".join(str(i) for i in range(6) if i not in drop)   # noqa: E731
+    assert minimise.minimal_drop(render, 6, None, None, log=lambda *_: None,
+                                 checks=[1, 4]) == [1, 2, 4]
+
+
+def test_trace_html_shows_checks_whose_seen_is_not_a_text():
+    """A check's seen value may be a list or a number (a libmultiprocess run
+    made the whole report fail on one): it is shown, escaped, not raised on."""
+    out = render_trace({"steps": [
+        {"op": "check", "check": "events", "ok": False, "seen": ["event <x>", "ok"], "expected": []},
+        {"op": "check", "check": "count", "ok": False, "seen": 3, "expected": 2},
+        {"op": "shell.command", "raised": {"kind": "WaitTimeout"}}]})
+    assert "event &lt;x&gt;" in out and ">3<" in out and "WaitTimeout" in out
+    assert out.count("tr-bad") == 3
