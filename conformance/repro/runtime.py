@@ -354,9 +354,16 @@ def fd_flags(pid, fd):
 
 def inherited(pid):
     """The descriptors ``pid`` holds that are not close-on-exec (what it inherited
-    and still holds: the suite's probe child records them at its exec instead)."""
-    return {int(fd): os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")
-            if not fd_flags(pid, fd) & O_CLOEXEC}
+    and still holds: the suite's probe child records them at its exec instead).
+    One it closes while we read is not held: skipped."""
+    held = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if not fd_flags(pid, fd) & O_CLOEXEC:
+                held[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            continue
+    return held
 '''
 
 MAIN = r'''
