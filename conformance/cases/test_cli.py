@@ -6,7 +6,8 @@ import re
 import signal
 
 from ipc_conformance.conformance.case import case
-from ipc_conformance.harness.verifiers import (assert_exit_status, assert_exits, assert_ids_grow,
+from ipc_conformance.harness.verifiers import (assert_answer, assert_equal, assert_exit_status,
+                                               assert_exits, assert_ids_grow,
                                                assert_not_zombie, assert_ok, assert_reaped,
                                                assert_stderr_contains)
 
@@ -275,6 +276,21 @@ def test_eof_is_quit(shell, evidence):
     assert status == 0, f"the shell ended with {status} on end of input"
 
 
+def _one_concurrent_child_reaped(sh, answer, name, status):
+    """``answer`` to `spawn-concurrent 1 NAME` is `ok spawned-concurrent 1`
+    with exactly one `spawned ID pid=PID` line; destroying that child reaps
+    it with ``status``."""
+    assert_answer(answer, "ok spawned-concurrent 1", f"spawn-concurrent 1 {name}")
+    assert_equal(len(answer.data), 1, f"`spawned` lines of spawn-concurrent 1 {name}")
+    m = re.fullmatch(r"spawned (\d+) pid=(\d+)", answer.data[0])
+    assert m, f"unexpected line in the answer: {answer.data[0]!r}"
+    obj, pid = int(m.group(1)), int(m.group(2))
+    sh.adopt(pid, f"spawned {name}")
+    d = sh.command(f"destroy {obj}", timeout=15)
+    assert_ok(d, f"destroy {obj}")
+    assert_reaped(d.typed_events, obj, pid, status)
+
+
 @case("CLI-018", "REQ-CLI-1", roles=("shell",), conditions=("at-limit",))
 def test_spawn_concurrent_count_bounds(shell):
     """`spawn-concurrent 1 NAME`, the smallest count, spawns one child (one `spawned` line, `ok spawned-concurrent 1`, and destroying it reaps it); a count of 0 is `error usage`."""
@@ -282,16 +298,8 @@ def test_spawn_concurrent_count_bounds(shell):
     a = sh.command("spawn-concurrent 0 probe-child", timeout=30)
     assert a.result.startswith("error usage"), f"spawn-concurrent 0: {a.result!r}"
     assert not a.data, f"spawn-concurrent 0 spawned: {a.data}"
-    a = sh.command("spawn-concurrent 1 probe-child", timeout=30)
-    assert a.result == "ok spawned-concurrent 1", f"spawn-concurrent 1: {a.result!r}"
-    assert len(a.data) == 1, f"expected one `spawned` line, got {a.data}"
-    m = re.fullmatch(r"spawned (\d+) pid=(\d+)", a.data[0])
-    assert m, f"unexpected line in the answer: {a.data[0]!r}"
-    obj, pid = int(m.group(1)), int(m.group(2))
-    sh.adopt(pid, "spawned probe-child")
-    d = sh.command(f"destroy {obj}", timeout=15)
-    assert d.ok, f"destroy {obj}: {d.result}"
-    assert_reaped(d.typed_events, obj, pid, 0)
+    _one_concurrent_child_reaped(sh, sh.command("spawn-concurrent 1 probe-child", timeout=30),
+                                 "probe-child", 0)
 
 
 @case("CLI-020", "REQ-CLI-2", roles=("shell",))
@@ -300,15 +308,7 @@ def test_spawn_concurrent_one_missing_program(shell, procs):
     sh = shell()
     a = sh.command("spawn-concurrent 1 no-such-program", timeout=30)
     if a.ok:
-        assert a.result == "ok spawned-concurrent 1", f"spawn-concurrent 1 no-such-program: {a.result!r}"
-        assert len(a.data) == 1, f"expected one `spawned` line, got {a.data}"
-        m = re.fullmatch(r"spawned (\d+) pid=(\d+)", a.data[0])
-        assert m, f"unexpected line in the answer: {a.data[0]!r}"
-        obj, pid = int(m.group(1)), int(m.group(2))
-        sh.adopt(pid, "spawned no-such-program")
-        d = sh.command(f"destroy {obj}", timeout=15)
-        assert d.ok, f"destroy {obj}: {d.result}"
-        assert_reaped(d.typed_events, obj, pid, 127)
+        _one_concurrent_child_reaped(sh, a, "no-such-program", 127)
     else:
         assert a.result.startswith("error"), f"spawn-concurrent 1 no-such-program: {a.result!r}"
         assert not a.data, f"a failed spawn-concurrent reported children: {a.data}"
