@@ -20,7 +20,9 @@ through a handler that does nothing, so ``nohup ipc-conformance run`` keeps
 its meaning without handing SIG_IGN to the implementations."""
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -59,3 +61,22 @@ def install() -> None:
 def first_signal() -> int | None:
     """The signal that interrupted us, if any (the CLI forwards it)."""
     return received[0] if received else None
+
+
+@contextlib.contextmanager
+def deferred():
+    """Hold SIGINT, SIGTERM and SIGHUP back for the block: for creating a
+    resource (a folder, say) and binding it to the name its ``finally``
+    removes. A KeyboardInterrupt raised between the creation and the ``try``
+    (the signal sent right as the folder appears) would otherwise leave it
+    behind. A signal that arrives meanwhile is delivered at the block's end,
+    where the caller's ``try`` already covers the resource. Outside the main
+    thread (where Python runs no handlers) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)

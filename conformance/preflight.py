@@ -127,10 +127,13 @@ def check_shell(manifest, timeout: float = 20) -> str | None:
     from ipc_conformance.harness.staging import short_tmp_root
     from ipc_conformance.harness.waits import WaitTimeout
 
-    tmp = tempfile.mkdtemp(dir=short_tmp_root(), prefix="ipc-preflight-")
-    handle = None
-    _subreaper(True)
+    from ipc_conformance.conformance.interrupts import deferred
+
+    tmp = handle = None
     try:
+        with deferred():    # a signal as the folder appears finds the finally below armed
+            tmp = tempfile.mkdtemp(dir=short_tmp_root(), prefix="ipc-preflight-")
+        _subreaper(True)
         exe_dir = tempfile.mkdtemp(dir=tmp, prefix="x")
         try:
             handle = ShellHandle(manifest, _Procs(), _Evidence(), exe_dir=exe_dir, datadir=tmp,
@@ -153,7 +156,8 @@ def check_shell(manifest, timeout: float = 20) -> str | None:
             handle.driver.close()
         _reap_orphans()
         _subreaper(False)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _subreaper(on: bool) -> None:
