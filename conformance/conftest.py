@@ -111,9 +111,9 @@ def shell(impl, procs, evidence, short_tmp):
     made = []
 
     def make(probe_names=("probe-child",), probe_mode="serve", link_node_as=(), env=None,
-             bait_fds=(), tty=True):
+             bait_fds=(), tty=True, datadir=None):
         exe_dir = tempfile.mkdtemp(dir=short_tmp, prefix="x")
-        handle = ShellHandle(impl, procs, evidence, exe_dir=exe_dir, datadir=short_tmp,
+        handle = ShellHandle(impl, procs, evidence, exe_dir=exe_dir, datadir=datadir or short_tmp,
                              probe_names=probe_names, probe_mode=probe_mode,
                              link_node_as=link_node_as, env=env, bait_fds=bait_fds,
                              tty=tty)

@@ -69,14 +69,29 @@ def deferred():
     resource (a folder, say) and binding it to the name its ``finally``
     removes. A KeyboardInterrupt raised between the creation and the ``try``
     (the signal sent right as the folder appears) would otherwise leave it
-    behind. A signal that arrives meanwhile is delivered at the block's end,
-    where the caller's ``try`` already covers the resource. Outside the main
-    thread (where Python runs no handlers) it does nothing."""
+    behind. A signal that arrives meanwhile is handed to its handler at the
+    block's end, where the caller's ``try`` already covers the resource.
+
+    Done with Python-level handlers, not the thread's signal mask: a signal
+    sent to the process goes to any thread that does not block it (xdist's
+    and execnet's threads, a reader thread), and its handler still runs in
+    the main thread at once. A signal with no Python handler (the default
+    action, or ignored) is left as it is. Outside the main thread (where
+    handlers cannot be set) it does nothing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    held: list[int] = []
+    previous = {}
+    for sig in SIGNALS:
+        handler = signal.getsignal(sig)
+        if callable(handler):
+            previous[sig] = handler
+            signal.signal(sig, lambda signum, frame: held.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum in held:
+            previous[signum](signum, None)      # delivered now, as if it arrived here

@@ -25,6 +25,12 @@ def make_dir(path: str) -> None:
     os.mkdir(path)
 
 
+def remove_dir(path: str) -> None:
+    """An empty folder removed (its path then free for a file, say)."""
+    trace.record("fs.rmdir", path=path)
+    os.rmdir(path)
+
+
 def symlink(target: str, link: str) -> None:
     trace.record("fs.symlink", target=target, link=link)
     os.symlink(target, link)

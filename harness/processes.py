@@ -23,9 +23,13 @@ from .fd_table import fd_table
 # the run kills it even if this worker dies first (REGISTRY_ENV and
 # kill_registered are re-exported for the plugin).
 from .registry import REGISTRY_ENV, kill_registered, register_started  # noqa: F401
-from .waits import Deadline, WaitTimeout, blocked, wait_readable
+from .waits import Deadline, WaitTimeout, blocked, wait_pid_exit, wait_readable
 
 PR_SET_CHILD_SUBREAPER = 36
+# Seconds an orphan gets to exit at the case's end before it counts as left
+# behind: its parent was just killed and it has yet to see the EOF. How fast
+# a child must exit is the business of the cases that time it (SHUT-*).
+ORPHAN_GRACE = 5.0
 _subreaper_set = False
 
 
@@ -278,15 +282,28 @@ class ProcessTracker:
         """Descendants of ours that appeared during the case (zombies included)."""
         return [p for p in psutil.Process().children(recursive=True) if p.pid not in self._before]
 
-    def leftovers(self) -> list[str]:
+    def leftovers(self, grace: float = ORPHAN_GRACE) -> list[str]:
         """Live processes that outlived their parent and are not ours to keep:
-        orphans re-parented to us that the case did not start itself."""
+        orphans re-parented to us that the case did not start itself, and
+        still running ``grace`` seconds on."""
         started = {t.pid for t in self.tracked} | set(self.owned)
-        out = []
+        orphans = []
         for p in self.new_processes():
             try:
-                if p.ppid() != os.getpid() or p.pid in started:
-                    continue
+                if p.ppid() == os.getpid() and p.pid not in started:
+                    orphans.append(p)
+            except (psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue
+        # An orphan's parent just died (the shell killed at the case's end):
+        # it sees EOF on its connection and exits, a moment later. It leaks
+        # only if it is still running after the grace (a pidfd wait, not
+        # reaped here, so fates() still tells how it ended).
+        deadline = Deadline(grace)
+        for p in orphans:
+            wait_pid_exit(p.pid, deadline.left())
+        out = []
+        for p in orphans:
+            try:
                 status = p.status()
                 if status == psutil.STATUS_ZOMBIE:
                     continue          # exited after its parent: nothing leaks

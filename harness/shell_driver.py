@@ -18,7 +18,7 @@ from pexpect.popen_spawn import PopenSpawn
 
 from .shell_events import Event, parse_event
 from .trace import Sourced
-from .waits import Deadline, WaitTimeout, blocked
+from .waits import Deadline, WaitTimeout, blocked, wait_pid_exit
 
 _LINE = re.compile(r"([^\r\n]*)\r?\n")
 
@@ -62,9 +62,14 @@ class ShellDriver:
         # pexpect sleeps 50 ms before every send by default (for programs
         # that drop input sent before they read); a shell of docs/programs.md
         # reads a line whenever it is sent, and the sleep would cost the
-        # suite seconds. The close delays are waits too: the pid is reaped.
+        # suite seconds. The close delays are sleeps too (0.1 s per shell,
+        # in ptyprocess's close, which pexpect's own attributes do not
+        # reach): close() instead waits for the killed shell's exit on a
+        # pidfd, then reaps it.
         self.child.delaybeforesend = None
         self.child.delayafterclose = self.child.delayafterterminate = 0
+        if hasattr(self.child, "ptyproc"):
+            self.child.ptyproc.delayafterclose = self.child.ptyproc.delayafterterminate = 0
         self.pid = self.child.pid
         self._expect_prompt(timeout, "the first prompt")
 
@@ -237,6 +242,10 @@ class ShellDriver:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        # Exited (a zombie, not yet reaped) before the pty's close looks:
+        # otherwise it would find the shell alive and go through its own
+        # terminate sequence.
+        wait_pid_exit(self.pid, 10)
         try:
             if isinstance(self.child, PopenSpawn):
                 self.child.proc.wait(10)

@@ -50,7 +50,7 @@ class ShellHandle:
         trace.record("shell.start", on=self.name, pid=trace.pid(self.pid),
                      probe_names=list(probe_names), probe_mode=probe_mode,
                      link_node_as=list(link_node_as), env=env or {}, bait_fds=list(bait_fds),
-                     tty=tty, argv=argv)
+                     tty=tty, argv=argv, datadir=datadir)
 
     @property
     def transcript(self):

@@ -12,8 +12,8 @@ import stat
 
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.capnp_peer import Client
-from ipc_conformance.harness.files import (assert_file, listening_socket, make_dir, stale_socket,
-                                           symlink, write_file)
+from ipc_conformance.harness.files import (assert_file, listening_socket, make_dir, remove_dir,
+                                           stale_socket, symlink, write_file)
 from ipc_conformance.harness.processes import ImplementationCrashed
 
 from ipc_conformance.harness.verifiers import (assert_answer, assert_backlog, assert_contains,
@@ -463,3 +463,19 @@ def test_shell_listens_on_its_own_default_socket(shell, impl):
     a = sh.command("listen unix")
     assert a.result == f"ok listening unix:{expected}", f"listen unix: {a.result!r}, expected unix:{expected}"
     assert stat.S_ISSOCK(os.lstat(expected).st_mode), f"no socket at {expected}"
+
+
+@case("ADDR-025", "REQ-ADDR-9", roles=("shell", "listener"))
+def test_connect_auto_when_the_datadir_is_not_a_directory(shell, impl, short_tmp):
+    """connect auto answers 'ok null' when the datadir has become a regular file (the default socket's path: not a directory)."""
+    datadir = os.path.join(short_tmp, "datadir")
+    make_dir(datadir)
+    sh = shell(datadir=datadir)
+    # The shell started in a real datadir; now that path names a file, so
+    # connecting to <datadir>/<default socket> fails with ENOTDIR.
+    remove_dir(datadir)
+    write_file(datadir, "not a directory\n")
+    path = os.path.join(datadir, impl.roles["listener"].default_socket)
+    assert_answer(sh.command("connect auto"), "ok null",
+                  f"connect auto, {path} under a regular file (ENOTDIR)")
+    assert_answer(sh.command("list"), "ok list 0")

@@ -39,6 +39,14 @@ def _sync(node, client):
     node.assert_alive()
 
 
+def _round_trip(suite, client, what):
+    """The same for the shell's listener, through one of the suite's clients
+    it serves: a connect it might accept past its limit has had its turn
+    before the accept queue is counted (without it, a slow accept reads as
+    a limit kept)."""
+    assert_contains(suite.probe(client), "probe", f"{what}: a round trip on an active client")
+
+
 def _assert_waiting(node, expected, active):
     """``expected`` clients sit in the accept queue after a round trip on an
     active client, so the listener has had its chance to accept them."""
@@ -434,6 +442,7 @@ def test_disconnect_incoming_at_the_limit(shell, peer, schemas, short_tmp):
         served = suite.connect(path)
         assert_contains(suite.probe(served), "probe", 'a probe')
         queued = suite.connect(path)
+        _round_trip(suite, served, "after the second connect")
         assert_backlog(path, 1, "the second client was accepted past max-connections=1")
         d = sh.command("disconnect-incoming")
         assert d.result == "ok disconnected 1", d.result
@@ -441,6 +450,7 @@ def test_disconnect_incoming_at_the_limit(shell, peer, schemas, short_tmp):
         assert_contains(suite.probe(queued), "probe", "the waiting client was not served after the drop")
         assert_backlog(path, 0)
         third = suite.connect(path)
+        _round_trip(suite, queued, "after the third connect")
         assert_backlog(path, 1, "past the limit after disconnect-incoming")
         assert sh.command("disconnect-incoming").result == "ok disconnected 1"
         assert_contains(suite.probe(third), "probe", 'a probe')
@@ -464,6 +474,7 @@ def test_reconnects_after_disconnect_incoming_at_the_limit(shell, peer, schemas,
             for c in active:
                 assert_contains(suite.probe(c), "probe", f"round {round_}")
             carried = suite.connect(path)
+            _round_trip(suite, active[0], f"round {round_}")
             assert_backlog(path, 1, f"round {round_}: {backlog(path)} waiting, 1 expected")
             assert_answer(sh.command("disconnect-incoming"), "ok disconnected 2", f"round {round_}")
             assert_contains(suite.probe(carried), "probe", f"round {round_}: the waiting client")

@@ -105,15 +105,16 @@ class Shell:
     """The shell on a pty, linked into a folder of this trial beside the node,
     which stands in for the children it spawns by name (dirname(argv0)/NAME)."""
 
-    def __init__(self, run, names=("probe-child",), env=None, bait=(), nofile=None, exe=None):
-        exe = exe or tempfile.mkdtemp(dir=run.tmp)
+    def __init__(self, run, names=("probe-child",), env=None, bait=(), nofile=None, exe=None,
+                 datadir=None):
+        exe, datadir = exe or tempfile.mkdtemp(dir=run.tmp), datadir or run.tmp
         for name in (n for n in names if not os.path.exists(os.path.join(exe, n))):
             os.symlink(PROGRAMS["node"], os.path.join(exe, name))
         shell = os.path.join(exe, os.path.basename(PROGRAMS["shell"]))
         os.symlink(PROGRAMS["shell"], shell)
-        argv = run.argv("shell", shell=shell, datadir=run.tmp)
+        argv = run.argv("shell", shell=shell, datadir=datadir)
         env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "PYTHONUNBUFFERED"}
-        self.p = pexpect.spawn(argv[0], argv[1:], cwd=run.tmp, env=env, encoding="utf-8",
+        self.p = pexpect.spawn(argv[0], argv[1:], cwd=datadir, env=env, encoding="utf-8",
                                echo=False, codec_errors="replace",
                                preexec_fn=(lambda: _bait(bait, nofile)) if bait else None)
         self.p.delaybeforesend, self.pid, self.events, self.unread = None, self.p.pid, [], []

@@ -123,6 +123,8 @@ class StepRenderer:
         args = [f"names={self.lit(names)}"] if names != ["probe-child"] else []
         if {k: v for k, v in (s.get("env") or {}).items() if not k.startswith("IPC_BAIT")}:
             args.append(f"env={self.lit({k: v for k, v in s['env'].items() if not k.startswith('IPC_BAIT')})}")
+        if s.get("datadir") and s["datadir"] != self.roots.get("tmp"):
+            args.append(f"datadir={self.lit(s['datadir'])}")
         out = []
         if not s.get("tty", True):
             out.append("# the suite ran this shell on pipes, not a pty")
@@ -280,6 +282,9 @@ class StepRenderer:
 
     def op_fs_mkdir(self, s):
         return f"os.mkdir({self.lit(s['path'])})"
+
+    def op_fs_rmdir(self, s):
+        return f"os.rmdir({self.lit(s['path'])})"
 
     def op_fs_symlink(self, s):
         return f"os.symlink({self.lit(s['target'])}, {self.lit(s['link'])})"

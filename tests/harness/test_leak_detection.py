@@ -9,7 +9,7 @@ import time
 import psutil
 
 from ipc_conformance.harness.fd_table import holders_of, socket_inode
-from ipc_conformance.harness.processes import ProcessTracker, describe_status
+from ipc_conformance.harness.processes import ORPHAN_GRACE, ProcessTracker, describe_status
 from ipc_conformance.harness.waits import wait_pid_exit
 
 # Forks a grandchild that holds an inherited socket (argv[1]) and waits; the
@@ -23,6 +23,14 @@ _ORPHANER = (
     "    time.sleep(60)\n"
     "    os._exit(0)\n"
     "print(pid, flush=True)\n")
+# The same, but the grandchild reads its inherited socket and exits at EOF:
+# an orphan that goes once its peer closes (a child whose parent was killed).
+_EOF_ORPHANER = _ORPHANER.replace(
+    "    time.sleep(60)\n",
+    "    import socket\n"
+    "    s = socket.socket(fileno=int(sys.argv[1]))\n"
+    "    while s.recv(64):\n"
+    "        pass\n")
 # Forks a child that exits at once and is never waited for: a zombie while
 # its parent (which reads stdin) lives.
 _ZOMBIE_MAKER = (
@@ -49,16 +57,34 @@ def test_an_orphan_holding_a_leaked_socket_fails_teardown_and_is_killed():
     theirs.close()
     # the leak, seen from the kernel: the orphan still holds the child's socket
     assert [pid for pid, _ in holders_of(leaked)] == [orphan]
-    found = tracker.leftovers()
+    found = tracker.leftovers(grace=0)
     assert len(found) == 1 and f"orphan pid {orphan}" in found[0], found
     started = time.monotonic()
     problems = tracker.teardown()
-    assert time.monotonic() - started < 5
+    # not a timing check: teardown waits out the orphan's grace, then kills
+    # it, and must not hang beyond that
+    assert time.monotonic() - started < ORPHAN_GRACE + 5
     assert any(f"orphan pid {orphan}" in p for p in problems), problems
     assert not psutil.pid_exists(orphan)                     # killed and reaped
     assert holders_of(leaked) == []
     ours.close()
     assert tracker.verdict()["processes"][0]["exit"] == "status 0"
+
+
+def test_an_orphan_that_exits_at_eof_within_the_grace_is_no_leftover():
+    tracker = ProcessTracker()
+    ours, theirs = socket.socketpair()
+    t = tracker.start([sys.executable, "-c", _EOF_ORPHANER, str(theirs.fileno())],
+                      pass_fds=(theirs.fileno(),), label="orphaner")
+    t.wait_line(r"^\d+$", 10)
+    orphan = int(t.lines()[0])
+    assert t.wait_exit(10) == 0
+    theirs.close()
+    assert psutil.Process(orphan).status() != psutil.STATUS_ZOMBIE   # still reading
+    ours.close()                       # its EOF: it exits a moment later
+    assert tracker.leftovers() == []
+    assert tracker.teardown() == []
+    assert not psutil.pid_exists(orphan)                     # reaped
 
 
 def test_a_zombie_left_by_a_parent_is_reported_in_the_verdict():
