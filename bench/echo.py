@@ -176,18 +176,20 @@ def run(ctx: Context):
 
 def _hop(loop):
     """One call from this thread to a coroutine on ``loop`` and back, the
-    way reference_impl.sync does it (a task, a plain lock)."""
+    way reference_impl.sync does it (a task whose coroutine releases a plain
+    lock as it ends)."""
     done = threading.Lock()
     done.acquire()
-    box = []
+    outcome = []
 
-    def start():
-        task = asyncio.ensure_future(_nothing())
-        box.append(task)
-        task.add_done_callback(lambda _t: done.release())
-    loop.call_soon_threadsafe(start)
+    async def run():
+        try:
+            outcome.append(await _nothing())
+        finally:
+            done.release()
+    loop.call_soon_threadsafe(lambda: asyncio.ensure_future(run()))
     done.acquire()
-    return box[0].result()
+    return outcome[0]
 
 
 async def _nothing():

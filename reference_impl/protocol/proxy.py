@@ -5,6 +5,14 @@ runs its cleanups in the order they were added, each exactly once; a lost
 connection runs the same cleanups at the moment it is noticed. This order is
 what lets the spawn's reaping cleanup (added first) wait for a child that is
 already seeing EOF, instead of deadlocking against it (upstream LB-08).
+
+Requests are built with keyword fields (``cap.echo(context=..., echo=...)``)
+where they can be: for positional arguments pycapnp walks the method's
+schema and sorts its parameter fields on every call, which made building and
+sending an echo request three times as costly (about 64 against 21 us on the
+2-core machine). The fields, and so the messages on the wire, are the same.
+``makeThread`` stays positional: its parameter ``name`` would collide with
+the method name pycapnp's ``_send(name, ...)`` takes first.
 """
 import asyncio
 import inspect
@@ -75,7 +83,7 @@ class InitProxy:
         self._init = None
         self._contexts.clear()
         for echo in list(self._echoes):
-            echo._cap = echo._ctx = None
+            echo._drop()
 
     def _on_disconnect(self):
         self._teardown_task = self._schedule(self._teardown())
@@ -142,17 +150,26 @@ class InitProxy:
 
     async def make_echo(self) -> "EchoProxy":
         ctx = await self.context()
-        echo = (await self._await(self._cap().makeEcho(ctx))).result
+        echo = (await self._await(self._cap().makeEcho(context=ctx))).result
         proxy = EchoProxy(self, echo, ctx)
         self._echoes.add(proxy)
         return proxy
 
 
 class EchoProxy:
+    """A peer's Echo. Its capability, its Context and its bound ``echo``
+    method (looked up once: pycapnp's attribute lookup builds a new callable
+    each time) are pycapnp objects, dropped together by ``_drop`` on the loop
+    thread."""
+
     def __init__(self, owner: InitProxy, cap, ctx):
         self._owner = owner
         self._cap = cap
         self._ctx = ctx
+        self._echo = cap.echo
+
+    def _drop(self):
+        self._cap = self._ctx = self._echo = None
 
     def _check(self):
         self._owner._cap()
@@ -161,9 +178,10 @@ class EchoProxy:
         return self._cap
 
     async def echo(self, text: str) -> str:
-        return (await self._owner._await(self._check().echo(self._ctx, text))).result
+        self._check()
+        return (await self._owner._await(self._echo(context=self._ctx, echo=text))).result
 
     async def destroy(self):
-        cap = self._check()
-        self._cap = None
-        await self._owner._await(cap.destroy(self._ctx))
+        cap, ctx = self._check(), self._ctx
+        self._drop()
+        await self._owner._await(cap.destroy(context=ctx))

@@ -35,10 +35,22 @@ class ThreadMapServer(_s.proxy.ThreadMap.Server):
 
 
 class EchoServer(_s.echo.Echo.Server):
-    """Echo, whose ``destroy`` runs the server-side cleanups before it replies."""
+    """Echo, whose ``destroy`` runs the server-side cleanups before it replies.
+
+    ``echo`` is served through ``echo_context``, which pycapnp prefers when a
+    server has one: it reads the parameters and writes the result field by
+    name, where the plain form has pycapnp collect every parameter into a
+    dict and, on every call, walk the result struct's schema to place a
+    returned value (about 50 us of CPU per echo on the 2-core machine, more
+    than the rest of serving it). Same message either way; the answer still
+    comes from ``echo``."""
 
     def __init__(self):
         self._destroyed = False
+
+    async def echo_context(self, context):
+        params = context.params
+        context.results.result = await self.echo(params.context, params.echo)
 
     async def echo(self, context, echo, **_):
         return echo
