@@ -242,16 +242,18 @@ class ShellDriver:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        # Exited (a zombie, not yet reaped) before the pty's close looks:
-        # otherwise it would find the shell alive and go through its own
-        # terminate sequence.
-        wait_pid_exit(self.pid, 10)
         try:
             if isinstance(self.child, PopenSpawn):
                 self.child.proc.wait(10)
                 for pipe in (self.child.proc.stdin, self.child.proc.stdout):
                     pipe.close()
             else:
+                # Exited (a zombie, not yet reaped) before the pty's close
+                # looks, or it would find the shell alive and go through its
+                # own terminate sequence. Not once reaped: the pid may be
+                # another process's by then.
+                if not self.child.terminated:
+                    wait_pid_exit(self.pid, 10)
                 self.child.close(force=True)
         except Exception:
             pass

@@ -68,7 +68,18 @@ class _LoopThread:
             finally:
                 done.release()
 
-        self.loop.call_soon_threadsafe(lambda: started.append(asyncio.ensure_future(run())))
+        def never_ran(_task):
+            # A task cancelled before its first step (the loop shutting down
+            # as the call arrives) never enters run(): release the caller here.
+            if not outcome:
+                outcome[:] = [False, asyncio.CancelledError()]
+                done.release()
+
+        def start():
+            task = asyncio.ensure_future(run())
+            task.add_done_callback(never_ran)
+            started.append(task)
+        self.loop.call_soon_threadsafe(start)
         if not done.acquire(timeout=-1 if timeout is None else timeout):
             # callbacks run in order: the task exists by the time this one runs
             self.loop.call_soon_threadsafe(lambda: started[0].cancel())
