@@ -151,9 +151,14 @@ class _Record:
 @dataclasses.dataclass(frozen=True)
 class ExpectationNote(_Record):
     """The manifest's expectation a case was judged by (its [[expectations]]
-    entry): ``result`` ("fail", "non-strict", ...) and why."""
+    entry): ``result`` ("fail", "non-strict", ...) and why; ``intermittent``
+    (written only when true) says the failure shows in some runs only, so
+    repeats that pass in some runs and fail as expected in others agree with
+    it rather than being FLAKY."""
+    _OPTIONAL = frozenset({"intermittent"})
     result: str = ""
     reason: str = ""
+    intermittent: bool | None = None
     extra: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
     _absent: frozenset = dataclasses.field(default=frozenset(), repr=False, compare=False)
 

@@ -203,7 +203,8 @@ def build_record(item, fields: dict, phases: dict, ev_obj: Evidence | None,
     exp = (getattr(manifest, "expectations", {}) or {}).get(case_id) if manifest else None
     observed = kind
     if exp is not None and exp.result in ("fail", "non-strict"):
-        expectation = ExpectationNote.new(result=exp.result, reason=exp.reason)
+        expectation = ExpectationNote.new(result=exp.result, reason=exp.reason,
+                                          intermittent=True if getattr(exp, "intermittent", False) else None)
         if kind in CATCHING_KINDS:
             kind = Kind.EXPECTED_FAIL if exp.result == "fail" else Kind.NON_STRICT
             message = f"expected ({exp.reason}); saw {observed}: {message}"

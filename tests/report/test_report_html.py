@@ -172,6 +172,23 @@ def test_combine_repeats():
     assert flaky.to_json()["repeats"][1] == {"kind": "FAIL", "duration": 0.25, "message": "boom"}
 
 
+def test_combine_repeats_of_an_intermittent_expectation():
+    """Repeats that pass in some runs and fail as expected in others are
+    what an intermittent expectation declares: EXPECTED-FAIL, not FLAKY.
+    A FAIL among them, or the same mix without the mark, stays FLAKY."""
+    note = {"result": "fail", "reason": "a use after free", "intermittent": True}
+    mixed = [rec("FD-011", "PASS", expectation=note),
+             rec("FD-011", "EXPECTED-FAIL", message="expected (...)", expectation=note),
+             rec("FD-011", "PASS", expectation=note)]
+    combined = jr.combine_repeats(mixed)
+    assert combined.kind == outcome.Kind.EXPECTED_FAIL
+    assert combined.message.startswith("the expected failure showed in 1 of 3 runs")
+    assert jr.combine_repeats(mixed + [rec("FD-011", "FAIL", expectation=note)]).kind == outcome.Kind.FLAKY
+    plain = {"result": "fail", "reason": "a use after free"}
+    assert jr.combine_repeats([rec("FD-011", "PASS", expectation=plain),
+                               rec("FD-011", "EXPECTED-FAIL", expectation=plain)]).kind == outcome.Kind.FLAKY
+
+
 def test_load_run_errors(tmp_path):
     (tmp_path / "bad.json").write_text("{")
     (tmp_path / "other.json").write_text(json.dumps({"hello": 1}))
