@@ -21,6 +21,7 @@ class Settings:
     cycle_workers: int = 2
     suite: str = "full"          # "full", "smoke" or "none"
     suite_repeats: int = 1
+    suite_baseline: str | None = None   # an earlier checkout run beside this one (bench/baseline.py)
     quick: bool = False
 
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -30,12 +31,16 @@ def add_arguments(p: argparse.ArgumentParser):
     p.add_argument("--suite", choices=("full", "smoke", "none"),
                    help="conformance run to time (default full; quick: smoke)")
     p.add_argument("--suite-repeats", type=int, metavar="N", help="conformance runs of each kind (default 1)")
+    p.add_argument("--suite-baseline", metavar="DIR",
+                   help="an earlier checkout (git worktree add DIR COMMIT, its programs built "
+                   "there): its conformance runs are timed beside this one's, round by round, "
+                   "for before and after figures measured side by side")
     p.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a target is missed")
 
 
 def settings_from(args) -> Settings:
     s = Settings.quick_settings() if args.quick else Settings()
-    for name in ("repeats", "cycles", "cycle_workers", "suite", "suite_repeats"):
+    for name in ("repeats", "cycles", "cycle_workers", "suite", "suite_repeats", "suite_baseline"):
         v = getattr(args, name, None)
         if v is not None:
             setattr(s, name, v)
@@ -46,6 +51,13 @@ def settings_from(args) -> Settings:
 
 def run(args) -> int:
     s = settings_from(args)
+    if s.suite_baseline:
+        from .baseline import BaselineError, check_checkout
+        try:
+            check_checkout(Path(s.suite_baseline).resolve())
+        except BaselineError as e:
+            print(f"python -m bench: {e}", file=sys.stderr)
+            return 2
     families = args.only or [f for f in FAMILY_MODULES if not (f == "suite" and s.suite == "none")]
     if "suite" in families and "spawn" not in families:
         families.insert(0, "spawn")       # per case is compared with the reference's spawn

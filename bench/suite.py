@@ -106,11 +106,41 @@ def run(ctx: Context):
                          "wall_s": round(wall, 3), **data})
         tasks["readme"] = readme_go
         figs["readme"] = readme
+    if s.suite_baseline:
+        _add_baseline(ctx, tasks, figs, runs, what, figs_by_impl={
+            "reference": par, **{impl.name: figs[impl.name] for impl in ctx.natives}})
     try:
         ctx.interleave(tasks, figs, max(1, s.suite_repeats))
     finally:
         durations.cleanup()
     ctx.extra["suite"] = {"scope": s.suite, "runs": runs}
+
+
+def _add_baseline(ctx: Context, tasks, figs, runs, what, figs_by_impl):
+    """A task per implementation running the baseline checkout's own suite
+    with ``-n 2`` (bench/baseline.py), interleaved with this checkout's runs;
+    each figure is divided by this checkout's figure for the same
+    implementation, so its ratio reads "before / after"."""
+    from . import baseline
+    checkout = Path(ctx.settings.suite_baseline).resolve()
+    where = baseline.describe(checkout)
+    scope = ctx.settings.suite
+    for name, current in figs_by_impl.items():
+        fig = ctx.figure(f"suite.baseline.{name}.n2", "suite", f"before: the baseline's conformance "
+                         f"run, its {what}, -n 2, against {name} ({where})", "s", impl=name,
+                         baseline=current.id)
+        why = baseline.unbuilt(checkout, name)
+        if why:
+            fig.status = why
+            continue
+
+        def go(name=name, fig=fig):
+            wall, data = baseline.run_once(checkout, name, smoke=scope == "smoke")
+            fig.add(wall)
+            runs.append({"manifest": f"baseline:{name}", "workers": 2, "wall_s": round(wall, 3),
+                         "checkout": where, **data})
+        tasks[f"baseline.{name}"] = go
+        figs[f"baseline.{name}"] = fig
 
 
 def _run_suite(workers, scope, manifests, durations_dir=None, env=()):
