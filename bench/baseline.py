@@ -14,7 +14,8 @@ COMMIT``, with its compiled implementations built there
 an implementation DIR has no manifest for, or whose programs DIR has not
 built, is reported as such, never timed. The baseline runs in a process of
 its own with DIR first on ``PYTHONPATH``, so it imports DIR's package, not
-the installed one.
+the installed one (a command the baseline's manifest names, such as
+``ref-node``, is the installed entry point, which then imports DIR's code).
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ import tempfile
 import time
 import tomllib
 from pathlib import Path
+
+from ipc_conformance.harness.manifest import find_command
 
 
 class BaselineError(Exception):
@@ -57,7 +60,12 @@ def unbuilt(checkout: Path, name: str) -> str | None:
         return f"the baseline has no manifest {manifest.name}"
     data = tomllib.loads(manifest.read_text())
     for role, path in (data.get("executables") or {}).items():
-        if isinstance(path, str) and "{" not in path and not (manifest.parent / path).exists():
+        if not isinstance(path, str) or "{" in path:
+            continue
+        if "/" not in path:      # a command name, found as the manifest loader finds it
+            if find_command(path) is None:
+                return f"the baseline's {role} command {path!r} is not installed"
+        elif not (manifest.parent / path).exists():
             return f"not built in the baseline ({role}: {(manifest.parent / path).resolve()})"
     return None
 

@@ -38,6 +38,13 @@ def test_an_implementation_the_baseline_cannot_run_is_named(tmp_path):
         "the baseline has no manifest libmultiprocess.toml"
     why = baseline.unbuilt(checkout, "cpp")
     assert why.startswith("not built in the baseline (node: ") and why.endswith("build/cpp-node)")
+    manifests = checkout / "conformance" / "manifests"
+    (manifests / "reference.toml").write_text('[executables]\nnode = "ref-node"\n'
+                                              'shell = "{python}"\n')
+    assert baseline.unbuilt(checkout, "reference") is None      # found as an installed command
+    (manifests / "reference.toml").write_text('[executables]\nnode = "no-such-ref-node"\n')
+    assert baseline.unbuilt(checkout, "reference") == \
+        "the baseline's node command 'no-such-ref-node' is not installed"
     (checkout / "build").mkdir()
     (checkout / "build" / "cpp-node").write_text("")
     assert baseline.unbuilt(checkout, "cpp") is None

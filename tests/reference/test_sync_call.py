@@ -1,7 +1,8 @@
 """The synchronous facade's hop (reference_impl.sync._LoopThread.call), which
 hands each call's outcome over from inside the task it runs in: results and
 exceptions arrive as they were, raised or returned, whatever ``fn`` gives
-back; a timeout cancels the call on the loop; the loop thread may not call
+back; a timeout cancels the call on the loop; a call whose task is
+cancelled before it starts still answers its caller; the loop thread may not call
 itself; an Echo used after ``destroy`` says so."""
 import asyncio
 import threading
@@ -63,6 +64,30 @@ def test_a_timeout_cancels_the_call_on_the_loop(loop_thread):
     with pytest.raises(TimeoutError):
         loop_thread.call(never, timeout=0.05)
     assert cancelled.wait(10)
+    assert loop_thread.call(asyncio.sleep, 0, "still serving") == "still serving"
+
+
+def test_a_call_cancelled_before_its_first_step_releases_its_caller(loop_thread, monkeypatch):
+    """The loop shutting down as a call arrives cancels its task before the
+    task's coroutine is entered, so the coroutine's own hand-over never runs:
+    the caller must still get an answer (the cancellation), not wait out its
+    timeout."""
+    real = asyncio.ensure_future
+    entered = []
+
+    def cancelled_at_once(coro):
+        task = real(coro)
+        task.cancel()          # before the loop gives the task its first step
+        return task
+
+    async def body():
+        entered.append(True)
+
+    monkeypatch.setattr(asyncio, "ensure_future", cancelled_at_once)
+    with pytest.raises(asyncio.CancelledError):
+        loop_thread.call(body, timeout=10)
+    monkeypatch.undo()
+    assert not entered
     assert loop_thread.call(asyncio.sleep, 0, "still serving") == "still serving"
 
 
