@@ -140,6 +140,17 @@ def _stem(name: str, used: set[str]) -> str:
     return stem
 
 
+# The pytest plugins a run loads, by entry-point name: the suite's own, xdist
+# for -n, and pytest-timeout for the per-case bound (all three are
+# dependencies). The run's environment turns plugin autoloading off
+# (RUN_ENVIRONMENT), so a plugin that happens to be installed where the suite
+# runs (rerunfailures, randomly, hypothesis) neither changes a verdict nor
+# costs the run its start-up time: hypothesis's alone cost each run about 2 s
+# at its end. Another plugin is asked for by name: ``run ... -- -p NAME``.
+RUN_PLUGINS = ("ipc_conformance", "timeout")
+RUN_ENVIRONMENT = (("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1"),)
+
+
 def pytest_command(manifest: Path, *, cases_dir: Path, json_path: Path | None = None,
                    junit_path: Path | None = None, keyword: str | None = None,
                    workers: int | None = None, repeat: int | None = None,
@@ -148,7 +159,8 @@ def pytest_command(manifest: Path, *, cases_dir: Path, json_path: Path | None = 
                    verbose: bool = False, show_evidence: bool = False,
                    durations_path: Path | None = None, extra=()) -> list[str]:
     """The pytest command line of one run."""
-    cmd = [sys.executable, "-m", "pytest", str(cases_dir), "-p", "ipc_conformance",
+    cmd = [sys.executable, "-m", "pytest", str(cases_dir),
+           *(a for name in RUN_PLUGINS for a in ("-p", name)),
            "--ipc-impl", str(manifest), "-p", "no:cacheprovider"]
     if json_path is not None:
         cmd += ["--ipc-json", str(json_path)]
@@ -313,7 +325,7 @@ def run_suite(manifest_paths, options: RunOptions = RunOptions()) -> SuiteRun:
         planned.append((stem, json_path, cmd))
     at_once = concurrent_jobs(options, len(planned))
     import os
-    env = {**os.environ, **dict(options.env)} if options.env else None
+    env = {**os.environ, **dict(RUN_ENVIRONMENT), **dict(options.env)}
     with cpu_load(options.cpu_load):
         if at_once == 1 and not options.capture:
             done = [run_pytest(cmd, env=env) for _stem_, _json, cmd in planned]

@@ -2,6 +2,7 @@
 pytest command lines, and the subcommands end to end on the fake suite
 (the CLI runs in a subprocess with the stand-in harness on PYTHONPATH)."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,7 +55,7 @@ def test_pytest_command():
                              extra=["-x"])
     assert cmd[:3] == [sys.executable, "-m", "pytest"]
     line = " ".join(cmd[3:])
-    for part in ("/c -p ipc_conformance --ipc-impl /m/ref.toml -p no:cacheprovider",
+    for part in ("/c -p ipc_conformance -p timeout --ipc-impl /m/ref.toml -p no:cacheprovider",
                  "--ipc-json /r/ref.json", "--junitxml /r/ref.junit.xml", "-q", "-k spawn",
                  "-p xdist -n 2", "--ipc-repeat 3", "--ipc-random-order", "--ipc-case SPAWN-001",
                  "--timeout 30"):
@@ -98,6 +99,30 @@ def test_run_writes_json_junit_html_and_fails(suite):
     assert "exit status 1: unexpected failures" in proc.stdout
     page = (out / "report.html").read_text()
     assert "id='c0-SPAWN-002'" in page and "<th class='col'>fake</th>" in page
+
+
+def test_a_pytest_plugin_installed_beside_the_suite_is_not_loaded(suite, tmp_path):
+    """A pytest plugin that happens to be installed where the suite runs
+    (entry point pytest11, autoloaded by plain pytest) cannot change a
+    verdict: here one that would drop every case; the run loads only its own
+    plugins (runner.RUN_PLUGINS) and judges every case as before."""
+    work, cases, env = suite
+    site = tmp_path / "site"
+    dist = site / "dropper-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: dropper\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[pytest11]\ndropper = dropper_plugin\n")
+    (site / "dropper_plugin.py").write_text(
+        "def pytest_collection_modifyitems(items):\n    items[:] = []\n")
+    env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))}
+    plain = subprocess.run([sys.executable, "-m", "pytest", str(cases), "-p", "ipc_conformance",
+                            "--ipc-impl", "fake.toml", "-q"], cwd=work, env=env, text=True,
+                           capture_output=True, timeout=300)
+    assert "no tests ran" in plain.stdout, plain.stdout      # plain pytest loads it
+    proc = ipc((work, cases, env), "run", "--impl", "fake.toml", "--report", "out")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    data = json.loads((work / "out" / "fake.json").read_text())
+    assert {c["key"]: c["kind"] for c in data["cases"]} == EXPECTED_KINDS
 
 
 def test_run_two_implementations_and_passthrough(suite):
