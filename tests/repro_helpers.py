@@ -48,7 +48,8 @@ def assert_standalone(text: str):
     assert imports <= set(sys.stdlib_module_names) | {"capnp", "pexpect", "psutil"}, imports
 
 
-def run_alone(script: Path, workdir: Path, options=()) -> subprocess.CompletedProcess:
+def run_alone(script: Path, workdir: Path, options=(), timeout: float = 120
+              ) -> subprocess.CompletedProcess:
     """As from a clean shell: no PYTHONPATH, no virtualenv variables, only an
     interpreter that has pexpect, psutil and pycapnp on PATH. A script shows
     a bug, so it may leave that bug's debris (an unreaped child, the child of
@@ -59,7 +60,7 @@ def run_alone(script: Path, workdir: Path, options=()) -> subprocess.CompletedPr
     tracker = ProcessTracker()
     try:
         return subprocess.run(["python3", str(script), *options], cwd=workdir, env=env,
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=timeout)
     finally:
         tracker.teardown()
 

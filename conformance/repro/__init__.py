@@ -36,11 +36,12 @@ def script_from_record(rec, info, manifest, out: Path, *, requirement_text: str 
 
 def trials_of(rec, manifest) -> int:
     """How many times the script replays by default: the case's --repeat,
-    or 5 when the manifest knows its failure shows only in some runs
-    (``intermittent = true``)."""
+    or 20 when the manifest knows its failure shows only in some runs
+    (``intermittent = true``): the script stops at the first failure, so
+    more trials cost time only when the bug does not show."""
     expectation = (getattr(manifest, "expectations", None) or {}).get(rec.id)
     if expectation is not None and getattr(expectation, "intermittent", False):
-        return 5
+        return 20
     return max(1, int(rec.repeat or 1))
 
 
