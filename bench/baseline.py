@@ -26,9 +26,10 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections import Counter
 from pathlib import Path
 
-from ipc_conformance.harness.manifest import find_command
+from ipc_conformance.harness.manifest import resolve_executable
 
 
 class BaselineError(Exception):
@@ -59,14 +60,11 @@ def unbuilt(checkout: Path, name: str) -> str | None:
     if not manifest.is_file():
         return f"the baseline has no manifest {manifest.name}"
     data = tomllib.loads(manifest.read_text())
-    for role, path in (data.get("executables") or {}).items():
-        if not isinstance(path, str) or "{" in path:
-            continue
-        if "/" not in path:      # a command name, found as the manifest loader finds it
-            if find_command(path) is None:
-                return f"the baseline's {role} command {path!r} is not installed"
-        elif not (manifest.parent / path).exists():
-            return f"not built in the baseline ({role}: {(manifest.parent / path).resolve()})"
+    for role, value in (data.get("executables") or {}).items():
+        if isinstance(value, str) and "{" not in value:     # not a placeholder ({python})
+            _path, why = resolve_executable(value, manifest.parent)
+            if why:
+                return f"the baseline cannot run its {role}: {why}"
     return None
 
 
@@ -90,8 +88,6 @@ def run_once(checkout: Path, name: str, workers: int = 2, smoke: bool = False,
             raise BaselineError(f"the baseline's run of {name} wrote no JSON (exit {proc.returncode}): "
                                 + (proc.stdout + proc.stderr)[-1500:])
         cases = json.loads(path.read_text()).get("cases", [])
-    kinds: dict[str, int] = {}
-    for rec in cases:
-        kinds[rec.get("kind", "?")] = kinds.get(rec.get("kind", "?"), 0) + 1
+    kinds = dict(Counter(rec.get("kind", "?") for rec in cases))
     return wall, {"exit_status": proc.returncode, "cases": len(cases), "kinds": kinds,
                   "case_seconds": round(sum(float(r.get("duration") or 0) for r in cases), 3)}

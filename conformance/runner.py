@@ -140,9 +140,9 @@ def _stem(name: str, used: set[str]) -> str:
     return stem
 
 
-# The pytest plugins a run loads, by entry-point name: the suite's own, xdist
-# for -n, and pytest-timeout for the per-case bound (all three are
-# dependencies). The run's environment turns plugin autoloading off
+# The pytest plugins every run loads, by entry-point name: the suite's own and
+# pytest-timeout for the per-case bound (with -n, pytest_command adds xdist;
+# all three are dependencies). The run's environment turns plugin autoloading off
 # (RUN_ENVIRONMENT), so a plugin that happens to be installed where the suite
 # runs (rerunfailures, randomly, hypothesis) neither changes a verdict nor
 # costs the run its start-up time: hypothesis's alone cost each run about 2 s

@@ -127,7 +127,10 @@ def _req(table: dict, key: str, where: str, path, kind=str):
     return value
 
 
-def _resolve_exe(value: str, base: Path):
+def resolve_executable(value: str, base: Path) -> tuple[str | None, str | None]:
+    """A manifest's executable as the loader finds it: a path (with a slash)
+    relative to the manifest's folder ``base``, else a command name
+    (find_command). (the path, None), or (None, why it cannot run)."""
     if "/" in value:
         p = (base / value).resolve() if not os.path.isabs(value) else Path(value)
         if not p.exists():
@@ -170,7 +173,7 @@ def load_manifest(path) -> Manifest:
     for key, value in (data.get("executables") or {}).items():
         if not isinstance(value, str):
             raise ManifestError(f"{path}: executables.{key}: expected a path or command name")
-        executables[key], problem = _resolve_exe(value, base)
+        executables[key], problem = resolve_executable(value, base)
         if problem:
             problems[key] = problem
 

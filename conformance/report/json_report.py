@@ -68,12 +68,14 @@ def combine_repeats(runs: list[CaseRecord | dict]) -> CaseRecord:
         "duration": round(sum(r.duration or 0 for r in runs), 6),
         "executed": all(r.executed for r in runs)}
     intermittent = shown.expectation is not None and bool(shown.expectation.intermittent)
-    if intermittent and set(kinds) <= {Kind.PASS, Kind.EXPECTED_FAIL} and len(set(kinds)) > 1:
+    if len(set(kinds)) == 1:
+        pass
+    elif intermittent and set(kinds) <= {Kind.PASS, Kind.EXPECTED_FAIL}:
         # What the manifest declared: the failure shows in some runs only.
         seen = kinds.count(Kind.EXPECTED_FAIL)
         changes["message"] = (f"the expected failure showed in {seen} of {len(runs)} runs,"
                               f" as the manifest's intermittent expectation allows; {shown.message}")
-    elif len(set(kinds)) > 1:
+    else:
         changes["kind"] = Kind.FLAKY
         changes["message"] = (f"results differ over {len(runs)} runs: {', '.join(kinds)}"
                               + (f"; {shown.message}" if shown.message else ""))
