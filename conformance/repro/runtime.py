@@ -20,48 +20,45 @@ def fail(expected, seen):
 
 
 class Run:
-    """One trial's folder and processes: all removed, killed and reaped at the end."""
+    """One trial: its folder, and the processes it starts, each in a session of
+    its own so that close() kills its whole group, reaps it and removes the folder."""
 
     def __init__(self):
-        self.pids, self.tmp = [], tempfile.mkdtemp(prefix="repro-", dir="/tmp")
+        self.pids, self.loop, self.tmp = [], None, tempfile.mkdtemp(prefix="repro-", dir="/tmp")
 
     def argv(self, role, **values):
         values = {**PROGRAMS, **values}
-        fill = lambda m: str(values.get(m.group(1), m.group()))  # noqa: E731
-        return [re.sub(r"\{(\w+)\}", fill, a) for a in ARGV[role]]
+        return [re.sub(r"\{(\w+)\}", lambda m: str(values.get(m[1], m[0])), a) for a in ARGV[role]]
 
     def close(self):
-        """Each process was started in a session of its own: its group goes with it."""
         procs = [psutil.Process(pid) for pid in self.pids if psutil.pid_exists(pid)]
         for pid in self.pids:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
         psutil.wait_procs(procs, timeout=5)
-        if getattr(self, "loop", None):
+        if self.loop:
             self.loop.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 '''
 
 PROCS = r'''
 def exited(pid, timeout):
-    """Whether process ``pid`` exits within ``timeout`` (a pidfd: no polling)."""
+    """Whether process ``pid`` exits within ``timeout`` (its pidfd turns readable)."""
     try:
         fd = os.pidfd_open(pid)
     except ProcessLookupError:
         return True
-    try:
-        return bool(select.select([fd], [], [], timeout)[0])
-    finally:
-        os.close(fd)
+    ready = select.select([fd], [], [], timeout)[0]
+    os.close(fd)
+    return bool(ready)
 '''
 
 ZOMBIE = r'''
 
 def zombie(pid):
-    try:
+    with contextlib.suppress(psutil.NoSuchProcess):
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+    return False
 '''
 
 LINES = r'''
@@ -82,11 +79,12 @@ class Lines:
             self.cv.notify_all()
 
     def wait(self, pattern, timeout, start=0):
-        end = time.monotonic() + timeout
-        with self.cv:
-            self.cv.wait_for(lambda: self.closed or any(
-                re.search(pattern, ln) for ln in self.lines[start:]), end - time.monotonic())
+        """The first line from ``start`` on that matches, None if none comes in time."""
+        def found():
             return next((ln for ln in self.lines[start:] if re.search(pattern, ln)), None)
+        with self.cv:
+            self.cv.wait_for(lambda: self.closed or found() is not None, timeout)
+            return found()
 '''
 
 SHELL = r'''
@@ -107,7 +105,8 @@ class Shell:
 
     def __init__(self, run, names=("probe-child",), env=None, bait=(), nofile=None, exe=None,
                  datadir=None):
-        exe, datadir = exe or tempfile.mkdtemp(dir=run.tmp), datadir or run.tmp
+        self.exe = exe = exe or tempfile.mkdtemp(dir=run.tmp)
+        datadir = datadir or run.tmp
         for name in (n for n in names if not os.path.exists(os.path.join(exe, n))):
             os.symlink(PROGRAMS["node"], os.path.join(exe, name))
         shell = os.path.join(exe, os.path.basename(PROGRAMS["shell"]))
@@ -118,7 +117,6 @@ class Shell:
                                echo=False, codec_errors="replace",
                                preexec_fn=(lambda: _bait(bait, nofile)) if bait else None)
         self.p.delaybeforesend, self.pid, self.events, self.unread = None, self.p.pid, [], []
-        self.exe = exe
         run.pids.append(self.pid)
         self.read_to(re.escape(PROMPT), "the first prompt")
 
@@ -305,16 +303,14 @@ def ended_by_peer(sock, timeout=TIMEOUT):
 '''
 
 LIMITS = r'''
-LIMITS = {}       # pid -> the RLIMIT_NOFILE it had before exhaust()
+LIMITS = {}       # pid -> the RLIMIT_NOFILE it had before exhaust() or set_nofile()
 
 
 def exhaust(pid, spare=0):
     """Let ``pid`` make only ``spare`` more descriptors: its soft RLIMIT_NOFILE
     lowered (from outside) to its lowest free descriptor number + ``spare``."""
     used = {int(n) for n in os.listdir(f"/proc/{pid}/fd")}
-    low = next(n for n in range(len(used) + 1) if n not in used)
-    LIMITS[pid] = resource.prlimit(pid, resource.RLIMIT_NOFILE)
-    resource.prlimit(pid, resource.RLIMIT_NOFILE, (low + spare, LIMITS[pid][1]))
+    set_nofile(pid, min(set(range(len(used) + 1)) - used) + spare)
 
 
 def set_nofile(pid, soft):
@@ -359,11 +355,9 @@ def inherited(pid):
     One it closes while we read is not held: skipped."""
     held = {}
     for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             if not fd_flags(pid, fd) & O_CLOEXEC:
                 held[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except FileNotFoundError:
-            continue
     return held
 '''
 
@@ -374,8 +368,7 @@ def main():
     for name, path in PROGRAMS.items():
         parser.add_argument(f"--{name}", default=path, help=f"the {name} program ({path})")
     parser.add_argument("--trials", type=int, default=TRIALS, help="replay up to N times, "
-                        f"failing at the first failure (default {TRIALS}: for a bug that shows "
-                        "only in some runs, ask for more)")
+                        f"stopping at the first failure (default {TRIALS})")
     options = vars(parser.parse_args())
     trials = options.pop("trials")
     PROGRAMS.update(options)
@@ -385,7 +378,8 @@ def main():
             steps(run)
         except Failed as e:
             where = f" (trial {trial} of {trials})" if trials > 1 else ""
-            return print(f"requirement {REQUIREMENT}\nFAIL {CASE} against {IMPL}{where}: {e}") or 1
+            print(f"requirement {REQUIREMENT}\nFAIL {CASE} against {IMPL}{where}: {e}")
+            return 1
         finally:
             run.close()
     print(f"PASS {CASE} against {IMPL}")

@@ -10,23 +10,23 @@ class Loop:
     there (one destroyed on another thread aborts the process)."""
 
     def __init__(self):
-        ready, self.clients = threading.Event(), []
+        started, self.clients = threading.Event(), []
 
-        async def main():
+        async def serve():
             self.loop, self.stop = asyncio.get_running_loop(), asyncio.Event()
-            ready.set()
+            started.set()
             await self.stop.wait()
             for client in self.clients:
                 client.caps.clear()
-        self.thread = threading.Thread(target=lambda: asyncio.run(capnp.run(main())))
+        self.thread = threading.Thread(target=lambda: asyncio.run(capnp.run(serve())))
         self.thread.start()
-        ready.wait(10)
+        started.wait(10)
 
     def run(self, fn, *args, what="an answer", timeout=TIMEOUT):
-        async def call():
-            return await asyncio.wait_for(fn(*args), timeout)
+        """``fn(*args)`` awaited there (a coroutine runs only where it is awaited)."""
         try:
-            return asyncio.run_coroutine_threadsafe(call(), self.loop).result(timeout + 5)
+            return asyncio.run_coroutine_threadsafe(
+                asyncio.wait_for(fn(*args), timeout), self.loop).result(timeout + 5)
         except TimeoutError:
             fail(f"{what} within {timeout}s", "none")
         except capnp.KjException as e:
@@ -43,13 +43,13 @@ class Client:
     def __init__(self, loop, sock):
         self.loop, self.caps = loop, {}
         loop.clients.append(self)
+        loop.run(self._connect, sock, what="a connection")
 
-        async def connect():
-            sock.setblocking(False)
-            stream = await capnp.AsyncIoStream.create_connection(sock=sock)
-            rpc = capnp.TwoPartyClient(stream)
-            self.caps.update(stream=stream, rpc=rpc, init=rpc.bootstrap().cast_as(INIT))
-        loop.run(connect, what="a connection")
+    async def _connect(self, sock):
+        sock.setblocking(False)
+        stream = await capnp.AsyncIoStream.create_connection(sock=sock)
+        rpc = capnp.TwoPartyClient(stream)
+        self.caps.update(stream=stream, rpc=rpc, init=rpc.bootstrap().cast_as(INIT))
 
     async def _probe(self):
         thread_map = (await self.caps["init"].construct()).threadMap
@@ -59,9 +59,7 @@ class Client:
         return self.loop.run(self._probe, what="an answer to construct/makeThread/getName",
                              timeout=timeout)
 
-    ping = probe
-
-    def close(self):
+    def disconnect(self):
         async def close():
             self.caps.pop("stream").close()
             self.caps.clear()
@@ -117,13 +115,14 @@ class Child:
                                   start_new_session=True)
         theirs.close()
         run.pids.append(self.p.pid)
-        self.pid, self.out = self.p.pid, lines and Lines(self.p.stdout)
+        self.pid = self.p.pid
         self.client = Client(loop, self.sock) if connect else None
-        self.probe = self.ping = self.client and self.client.probe
+        self.probe = self.client and self.client.probe
 
-    def close(self):
+    def disconnect(self):
+        """Close this end of the socketpair, as destroying the Init proxy does."""
         if self.client:
-            self.client.close()
+            self.client.disconnect()
         self.sock.close()
 '''
 
@@ -152,15 +151,15 @@ class Listener:
         self.p = subprocess.Popen(argv, cwd=datadir, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, start_new_session=True)
         run.pids.append(self.p.pid)
-        self.loop, self.pid, self.out = loop, self.p.pid, Lines(self.p.stdout)
-        self.err = Lines(self.p.stderr)
-        if wait_ready and not self.line_within(READY, TIMEOUT):
+        self.loop, self.pid = loop, self.p.pid
+        self.out, self.err = Lines(self.p.stdout), Lines(self.p.stderr)
+        if wait_ready and not self.line_within(READY):
             fail("the listener's ready line", f"none (stderr {self.err.lines[-3:]})")
 
     def line_within(self, pattern, timeout=TIMEOUT, start=0):
+        """The first line matching ``pattern`` (None); the ready line gives the address."""
         line = self.out.wait(pattern, timeout, start)
-        found = line and re.search(READY, line)
-        if found:
+        if line and (found := re.search(READY, line)):
             self.address = found.groupdict().get("address") or ""
             self.path = self.address.partition(":")[2]
         return line

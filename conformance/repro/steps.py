@@ -209,19 +209,23 @@ class StepRenderer:
         args = [f"env={self.lit(s['env'])}"] if s.get("env") else []
         if not s.get("connect", True):
             args.append("connect=False")
-        if s["on"] in self.child_lines:
+        start = f"{s['on']} = Child(run, run.loop{''.join(', ' + a for a in args)}"
+        if s["on"] in self.child_lines:       # its stdout read, for wait_line
             self.blocks.add("LINES")
-            args.append("lines=True")
-        return f"{s['on']} = Child(run, run.loop{''.join(', ' + a for a in args)})"
+            return [start + ", lines=True)", f"{s['on']}.out = Lines({s['on']}.p.stdout)"]
+        return start + ")"
 
     def _call(self, s):
+        """A round trip on a client; ``ping`` is the probe (the proxy schema is
+        the one the script loads)."""
         args = ", ".join(self.lit(a) for a in s.get("args", []))
-        return f"{self._on(s)}.{s['op'].split('.')[1]}({args})"
+        method = s["op"].split(".")[1].replace("ping", "probe")
+        return f"{self._on(s)}.{method}({args})"
 
     op_child_probe = op_child_ping = op_client_probe = op_client_ping = _call
 
     def op_child_close(self, s):
-        return f"{s['on']}.close()"
+        return f"{s['on']}.disconnect()"
 
     op_client_close = op_child_close
 
