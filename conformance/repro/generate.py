@@ -20,7 +20,7 @@ import json
 import re
 import textwrap
 
-from . import prune, runtime, runtime_capnp
+from . import prune, roll, runtime, runtime_capnp
 from .runtime_checks import CHECKS
 from .steps import FAILED_CHECK, render_steps
 
@@ -89,6 +89,7 @@ def render(trace: dict, *, case_id: str, requirement: str, requirement_text: str
     replay = replayed_steps(trace)
     kept = [s for i, s in enumerate(replay) if i not in set(drop)]
     body, r = render_steps(trace, kept, config["programs"])
+    body = roll.rolled(body)
     if "LOOP" in r.blocks:
         body.insert(0, "run.loop = Loop()")
     if r.blocks & {"LOOP", "PROXY"}:

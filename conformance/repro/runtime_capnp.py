@@ -146,12 +146,12 @@ LISTENER = r'''
 class Listener:
     """The node listening on a unix socket."""
 
-    def __init__(self, run, loop, address, datadir, extra_args=(), wait_ready=True):
+    def __init__(self, run, address, datadir, extra_args=(), wait_ready=True):
         argv = run.argv("listener", address=address, datadir=datadir) + list(extra_args)
         self.p = subprocess.Popen(argv, cwd=datadir, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, start_new_session=True)
         run.pids.append(self.p.pid)
-        self.loop, self.pid = loop, self.p.pid
+        self.pid = self.p.pid
         self.out, self.err = Lines(self.p.stdout), Lines(self.p.stderr)
         if wait_ready and not self.line_within(READY):
             fail("the listener's ready line", f"none (stderr {self.err.lines[-3:]})")
@@ -175,8 +175,8 @@ class Listener:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 0))
         return s
 
-    def connect(self):
-        return Client(self.loop, self.raw_connect())
+    def connect_client(self, loop):
+        return Client(loop, self.raw_connect())
 
     def check_alive(self):
         """Still running: not exited, nor exiting (its end of a connection

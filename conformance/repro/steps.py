@@ -258,17 +258,18 @@ class StepRenderer:
     op_listener_wait_line = op_child_wait_line
 
     def op_listener_start(self, s):
-        self.blocks |= {"LOOP", "LISTENER", "LINES"}
+        self.blocks |= {"LISTENER", "LINES"}
         self.pid_expr[s["pid"]] = f"{s['on']}.pid"
         args = [self.lit(s["address"]), self.lit(s["datadir"])]
         if s.get("extra_args"):
             args.append(f"extra_args={self.lit(s['extra_args'])}")
         if not s.get("wait_ready", True):
             args.append("wait_ready=False")
-        return f"{s['on']} = Listener(run, run.loop, {', '.join(args)})"
+        return f"{s['on']} = Listener(run, {', '.join(args)})"
 
     def op_listener_connect(self, s):
-        return f"{s['out']} = {s['on']}.connect()"
+        self.blocks.add("LOOP")
+        return f"{s['out']} = {s['on']}.connect_client(run.loop)"
 
     def op_listener_raw_connect(self, s):
         return f"{s['out']} = {s['on']}.raw_connect()"
@@ -325,6 +326,7 @@ class StepRenderer:
         return f"ended_by_peer({s['on']}{self._timeout(s, 10)})"
 
     def op_client_on_socket(self, s):
+        self.blocks.add("LOOP")
         return f"{s['out']} = Client(run.loop, {s['on']})"
 
     def op_probes_start(self, s):
@@ -339,10 +341,10 @@ class StepRenderer:
         return f"probe_all(run.loop, [{', '.join(s['on'])}]{self._timeout(s, 10)})"
 
     def op_suite_serve(self, s):
-        self.blocks |= {"LOOP", "LISTENER", "LINES"}
+        self.blocks |= {"LISTENER", "LINES"}
         var = f"server{len(self.values) + 1}"
         return [f"# the suite's own Init server at {s['path']}: the node serves in its place",
-                f"{var} = Listener(run, run.loop, {self.lit('unix:' + s['path'])}, run.tmp)"]
+                f"{var} = Listener(run, {self.lit('unix:' + s['path'])}, run.tmp)"]
 
     def op_listener_line_within(self, s):
         start = f", start={s['start']}" if s.get("start") else ""
