@@ -110,3 +110,25 @@ def test_trace_html_shows_checks_whose_seen_is_not_a_text():
         {"op": "shell.command", "raised": {"kind": "WaitTimeout"}}]})
     assert "event &lt;x&gt;" in out and ">3<" in out and "WaitTimeout" in out
     assert out.count("tr-bad") == 3
+
+
+def test_minimising_keeps_a_set_up_whose_drop_passes_the_control_only_by_luck(monkeypatch):
+    """The reference passes a script without step 2 (a probe that waits for an
+    accept) only by luck, the first time it runs that script: the trial counted,
+    but the result must pass the control twice in a row, so step 2 stays."""
+    import subprocess
+    seen = set()
+
+    def fake_run(text, schema_dir, timeout=120, options=(), name=""):
+        kept = {int(n) for n in text.split(",") if n}
+        if options:                                        # the control: the reference
+            lucky = text not in seen
+            seen.add(text)
+            return subprocess.CompletedProcess([], 0 if 2 in kept or lucky else 1, "", "")
+        ok = {0, 3} <= kept
+        return subprocess.CompletedProcess([], 1 if ok else 0, "FAIL X: seen it" if ok else "", "")
+    monkeypatch.setattr(minimise, "run_script", fake_run)
+    render = lambda drop: ",".join(str(i) for i in range(6) if i not in drop)   # noqa: E731
+    drop = minimise.minimal_drop(render, 6, None, None, log=lambda *_: None, checks=[1, 4],
+                                 control=lambda text: ["--node", "ref"])
+    assert drop and 2 not in drop and {0, 3}.isdisjoint(drop), drop

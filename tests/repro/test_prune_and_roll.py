@@ -1,0 +1,86 @@
+"""What a generated reproducer leaves out and folds up: unused runtime
+definitions and imports (conformance.repro.prune), and repeated steps
+written as loops (conformance.repro.roll)."""
+from ipc_conformance.conformance.repro.prune import pruned, used_names
+from ipc_conformance.conformance.repro.roll import rolled
+
+CODE = '''import os, re, sys
+
+class Client:
+    """A client."""
+
+    def __init__(self):
+        self.x = helper()
+
+    def probe(self):
+        return 1
+
+    def disconnect(self):
+        return gone()
+
+    alias = probe
+
+
+def helper():
+    return os.getpid()
+
+
+def gone():
+    return re.escape("x")
+
+
+def steps(run):
+    Client().probe()
+
+
+def main():
+    sys.exit(steps(None))
+'''
+
+
+def test_prune_leaves_out_what_nothing_uses_and_keeps_what_is_used():
+    out = pruned(CODE)
+    compile(out, "pruned", "exec")
+    for kept in ("def probe", "def helper", "def steps", "def main", "def __init__", "import os"):
+        assert kept in out, kept
+    # disconnect is never called; gone only by it; the alias never used
+    for dropped in ("def disconnect", "def gone", "alias = probe"):
+        assert dropped not in out, dropped
+    # the generator writes the imports of the names still used: re went with gone
+    assert {"os", "sys"} <= used_names(out) and "re" not in used_names(out)
+    assert "\n\n\n" not in out                  # runs of blank lines made one
+
+
+def test_prune_keeps_a_method_whose_name_is_used_on_anything():
+    """Names are matched, not types: ``x.disconnect()`` keeps every disconnect."""
+    out = pruned(CODE.replace("Client().probe()", "Client().probe()\n    run.disconnect()"))
+    assert "def disconnect" in out and "def gone" in out
+
+
+def test_roll_writes_numbered_clients_as_a_list_and_their_uses_as_items():
+    lines = [f"client{i} = node1.connect_client(run.loop)" for i in range(1, 5)]
+    lines += ["probe_all(run.loop, [client1, client2, client3, client4])", "client2.probe()",
+              "check_contains(v3, 'client3', 'a text that names client3')"]
+    out = rolled(lines)
+    assert out == ["clients = [node1.connect_client(run.loop) for _ in range(4)]",
+                   "probe_all(run.loop, clients)", "clients[1].probe()",
+                   "check_contains(v3, 'client3', 'a text that names client3')"]
+
+
+def test_roll_writes_counted_commands_as_a_for_loop():
+    lines = ["sh1.command('spawn probe-child')"] + [
+        f"sh1.command('echo {i} round-{i - 1}-of-{i} {{x}}')" for i in range(1, 4)]
+    out = rolled(lines)
+    assert out == ["sh1.command('spawn probe-child')", "for n in range(1, 4):",
+                   "    sh1.command(f'echo {n} round-{n - 1}-of-{n} {{x}}')"]
+    ns = {}
+    exec("seen = []\nfor n in range(1, 4):\n    seen.append(f'echo {n} round-{n - 1}-of-{n} {{x}}')",
+         ns)
+    assert ns["seen"] == [ln.split("'")[1] for ln in lines[1:]]
+
+
+def test_roll_leaves_lines_that_differ_otherwise_or_in_a_name_inside_an_fstring():
+    lines = ["a1 = sh1.command(f'kill {P2}')", "a2 = sh1.command(f'kill {P3}')",
+             "a3 = sh1.command(f'kill {P4}')", "x = 1", "y = 2", "client1.probe()",
+             "client2.probe()"]
+    assert rolled(lines) == lines
