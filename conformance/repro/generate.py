@@ -45,7 +45,7 @@ def replayed_steps(trace: dict) -> list[dict]:
 
 IMPORTS = {
     "CORE": ["argparse", "contextlib", "os", "re", "shutil", "signal", "sys", "tempfile", "psutil"],
-    "SHELL_EXPECT": [], "SHELL_QUIT": [], "SHELL_STAGE": [], "SHELL_BAIT": ["resource"], "SHELL_STANDIN": ["capnp", "select"],
+    "SHELL_EXPECT": [], "SHELL_END": [], "SHELL_STAGE": [], "SHELL_BAIT": ["resource"], "SHELL_STANDIN": ["capnp", "select"],
     "STALL_CHILD": [], "DEAF_CHILD": [], "EXIT_CHILD": [],
     "PROCS": ["select"], "ZOMBIE": [],
     "LINES": ["subprocess", "threading", "time"],
@@ -62,7 +62,7 @@ IMPORTS = {
     "PROC": ["subprocess"],
     "LISTENER": ["socket", "struct", "subprocess"],
 }
-ORDER = ["CORE", "PROCS", "ZOMBIE", "LINES", "SHELL", "SHELL_EXPECT", "SHELL_STAGE", "SHELL_QUIT",
+ORDER = ["CORE", "PROCS", "ZOMBIE", "LINES", "SHELL", "SHELL_EXPECT", "SHELL_STAGE", "SHELL_END",
          "STALL_CHILD", "DEAF_CHILD", "EXIT_CHILD", "SHELL_STANDIN",
          "SHELL_BAIT", "LOOP", "CLIENT_ECHO", "INIT", "PROXY",
          "CONNECT_UNIX",

@@ -241,6 +241,13 @@ SHELL_EXPECT = r'''
         while event not in self.unread:
             self.read_to(r"\r?\n", repr(event), timeout)
         self.unread.remove(event)
+
+    def expect_event(self, pattern, timeout=TIMEOUT):
+        """The first unread event line matching ``pattern``, read on until it comes."""
+        while not (found := [e for e in self.unread if re.search(pattern, e)]):
+            self.read_to(r"\r?\n", f"an event matching {pattern!r}", timeout)
+        self.unread.remove(found[0])
+        return found[0]
 '''
 
 SHELL_STAGE = r'''
@@ -251,12 +258,25 @@ SHELL_STAGE = r'''
         os.chmod(os.path.join(self.exe, name), 0o755)
 '''
 
-SHELL_QUIT = r'''
+SHELL_END = r'''
     def quit(self, timeout=TIMEOUT):
         self.p.sendline("quit")
-        self.read_to(pexpect.EOF, "the end of the shell after quit", timeout)
+        return self.wait_end(timeout, "quit")
+
+    def wait_end(self, timeout=TIMEOUT, after="end of input"):
+        """Read the shell's output to its end and reap it: its exit status
+        (negative: the signal that ended it)."""
+        self.read_to(pexpect.EOF, f"the end of the shell after {after}", timeout)
         self.p.wait()
         return -self.p.signalstatus if self.p.signalstatus else self.p.exitstatus
+
+    def drain(self, timeout=TIMEOUT):
+        """Read the shell's output to its end, if it ends within ``timeout``."""
+        with contextlib.suppress(Failed, OSError, ValueError):
+            self.read_to(pexpect.EOF, "the end of the shell", timeout)
+
+    def alive(self):
+        return self.p.isalive()
 '''
 
 FILES = r'''

@@ -192,8 +192,27 @@ class StepRenderer:
         return f"{s['on']}.expect({self.text(s['event'])}{self._timeout(s, 10)})"
 
     def op_shell_quit(self, s):
-        self.blocks.add("SHELL_QUIT")
+        self.blocks.add("SHELL_END")
         return f"{s['on']}.quit()"
+
+    def op_shell_expect_event(self, s):
+        self.blocks.add("SHELL_EXPECT")
+        return f"{s['on']}.expect_event({s['pattern']!r}{self._timeout(s, 10)})"
+
+    def op_shell_send_eof(self, s):
+        return f"{s['on']}.p.sendeof()"
+
+    def op_shell_wait_end(self, s):
+        self.blocks.add("SHELL_END")
+        return f"{s['on']}.wait_end({s.get('timeout', 10)!r})"
+
+    def op_shell_drain(self, s):
+        self.blocks.add("SHELL_END")
+        return f"{s['on']}.drain({s.get('timeout', 10)!r})"
+
+    def op_shell_alive(self, s):
+        self.blocks.add("SHELL_END")
+        return f"{s['on']}.alive()"
 
     def op_kill(self, s):
         self.modules.add("signal")

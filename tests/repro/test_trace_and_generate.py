@@ -132,3 +132,28 @@ def test_minimising_keeps_a_set_up_whose_drop_passes_the_control_only_by_luck(mo
     drop = minimise.minimal_drop(render, 6, None, None, log=lambda *_: None, checks=[1, 4],
                                  control=lambda text: ["--node", "ref"])
     assert drop and 2 not in drop and {0, 3}.isdisjoint(drop), drop
+
+
+def test_the_shells_end_of_input_end_and_events_are_replayed_not_commented():
+    t = trace.Trace()
+    trace.activate(t)
+    try:
+        trace.root("tmp", "/tmp/ipc-1234")
+        trace.record("shell.start", on="sh1", pid=trace.pid(100), probe_names=["probe-child"],
+                     probe_mode="serve", link_node_as=[], env={}, bait_fds=[], tty=True)
+        trace.record("shell.expect_event", on="sh1", pattern=r"^event reaped 1 ", timeout=5)
+        trace.record("shell.alive", on="sh1")
+        trace.record("shell.send_eof", on="sh1")
+        trace.record("shell.drain", on="sh1", timeout=3)
+        trace.record("shell.wait_end", on="sh1", timeout=10)
+    finally:
+        trace.deactivate()
+    text = generate.render(t.to_json(), case_id="SHUT-002", requirement="REQ-SHUT-1",
+                           requirement_text="ends", statement="s", impl_name="m", config=CONFIG)
+    compile(text, "repro", "exec")
+    body = text[text.index("def steps"):text.index("def main")]
+    for line in ("sh1.expect_event('^event reaped 1 ', timeout=5)", "sh1.alive()",
+                 "sh1.p.sendeof()", "sh1.drain(3)", "sh1.wait_end(10)"):
+        assert line in body, (line, body)
+    assert "not replayed" not in text
+    assert "def quit" not in text                     # the end's block, without what is unused
