@@ -67,6 +67,23 @@ class Client:
 '''
 
 CLIENT_ECHO = r'''
+    async def _context(self):
+        """The Context of this client's calls: a thread made once, as upstream's clients do."""
+        if "ctx" not in self.caps:
+            thread_map = (await self.caps["init"].construct()).threadMap
+            thread = (await thread_map.makeThread("suite")).result
+            self.caps["ctx"] = PROXY.Context.new_message(thread=thread)
+        return self.caps["ctx"]
+
+    def echo(self, text, timeout=TIMEOUT):
+        """``text`` through this client's Echo (made on first use): the answer."""
+        async def go():
+            ctx = await self._context()
+            if "echo" not in self.caps:
+                self.caps["echo"] = (await self.caps["init"].makeEcho(ctx)).result
+            return (await self.caps["echo"].echo(ctx, text)).result
+        return self.loop.run(go, what=f"an answer to echo {text[:40]!r}", timeout=timeout)
+
     def echo_after_destroy(self, timeout=TIMEOUT):
         """A fresh Echo, one call, Echo.destroy, then a call on the destroyed Echo:
         ("answered", text), or the error type and its first line."""

@@ -218,6 +218,13 @@ class StepRenderer:
         self.modules.add("signal")
         return f"os.kill({self.pid(s['pid'])}, signal.{_signame(s['sig'])})"
 
+    def op_child_echo(self, s):
+        self.blocks |= {"CLIENT_ECHO", "PROXY"}
+        on = f"{s['on']}.client" if s["op"].startswith("child.") else self._on(s)
+        return f"{on}.echo({self.lit((s.get('args') or [''])[0])}{self._timeout(s, 10)})"
+
+    op_client_echo = op_child_echo
+
     def op_child_echo_after_destroy(self, s):
         self.blocks |= {"CLIENT_ECHO", "PROXY"}
         return f"{s['on']}.client.echo_after_destroy()"

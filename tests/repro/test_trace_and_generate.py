@@ -157,3 +157,22 @@ def test_the_shells_end_of_input_end_and_events_are_replayed_not_commented():
         assert line in body, (line, body)
     assert "not replayed" not in text
     assert "def quit" not in text                     # the end's block, without what is unused
+
+
+def test_an_echo_on_a_child_or_a_client_is_replayed():
+    t = trace.Trace()
+    trace.activate(t)
+    try:
+        trace.root("tmp", "/tmp/ipc-1234")
+        trace.record("child.start", on="child1", pid=trace.pid(100), env={}, connect=True)
+        trace.record("child.echo", on="child1", args=["held"], timeout=10)
+        trace.record("suite.connect", out="client1", path="/tmp/ipc-1234/s.sock")
+        trace.record("client.echo", on="client1", args=["still here"], timeout=20)
+    finally:
+        trace.deactivate()
+    config = {**CONFIG, "argv": {"child": ["{node}", "-ipcfd", "{fd}"]}}
+    text = generate.render(t.to_json(), case_id="LISTEN-009", requirement="REQ-LISTEN-2",
+                           requirement_text="x", statement="s", impl_name="m", config=config)
+    compile(text, "repro", "exec")
+    assert "child1.client.echo('held')" in text and "client1.echo('still here', timeout=20)" in text
+    assert "not replayed" not in text and "def echo" in text and "PROXY = " in text
