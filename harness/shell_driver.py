@@ -18,6 +18,7 @@ from pexpect.popen_spawn import PopenSpawn
 
 from .shell_events import Event, parse_event
 from .trace import Sourced
+from .deferred_signals import deferred
 from .waits import Deadline, WaitTimeout, blocked, wait_pid_exit
 
 _LINE = re.compile(r"([^\r\n]*)\r?\n")
@@ -50,14 +51,17 @@ class ShellDriver:
         self._unread_events: list[Event] = []
         self._log = io.StringIO()
         clean_env = {k: v for k, v in env.items() if k != "PYTHONUNBUFFERED"}
-        if tty:
-            self.child = pexpect.spawn(argv[0], list(argv[1:]), env=clean_env, cwd=cwd,
-                                       encoding="utf-8", echo=False, timeout=timeout,
-                                       codec_errors="replace")
-        else:
-            self.child = PopenSpawn(list(argv), env=clean_env, cwd=cwd, encoding="utf-8",
-                                    timeout=timeout, codec_errors="replace",
-                                    preexec_fn=os.setsid)
+        # An interrupt in the middle of the spawn would leave a half-made pty
+        # object (its __del__ then fails on the run's output): held to the end.
+        with deferred():
+            if tty:
+                self.child = pexpect.spawn(argv[0], list(argv[1:]), env=clean_env, cwd=cwd,
+                                           encoding="utf-8", echo=False, timeout=timeout,
+                                           codec_errors="replace")
+            else:
+                self.child = PopenSpawn(list(argv), env=clean_env, cwd=cwd, encoding="utf-8",
+                                        timeout=timeout, codec_errors="replace",
+                                        preexec_fn=os.setsid)
         self.child.logfile_read = self._log
         # pexpect sleeps 50 ms before every send by default (for programs
         # that drop input sent before they read); a shell of docs/programs.md
