@@ -95,8 +95,15 @@ def _unused_imports(tree, uses) -> set[int]:
 
 
 def used_names(code: str) -> set[str]:
-    """The names ``code`` mentions (for choosing its imports)."""
+    """The names ``code`` mentions."""
     return {n for n, _ in _uses(ast.parse(code))}
+
+
+def modules_used(code: str) -> set[str]:
+    """The names ``code`` reads an attribute of (``os`` of ``os.path``): its
+    modules among them, for choosing its imports."""
+    return {node.value.id for node in ast.walk(ast.parse(code))
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)}
 
 
 def _one_blank_line(code: str) -> str:

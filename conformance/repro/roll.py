@@ -88,22 +88,25 @@ def _varying(run: list[str]):
 
 
 def _template(line: str, nums, varying, var: str) -> str:
-    """``line`` with each varying number written in terms of ``var``."""
-    out, last, fstrings = [], 0, set()
+    """``line`` with each varying number written in terms of ``var``. Right
+    to left: the columns ``nums`` gives of what is left of a change stay right."""
+    text, fstrings = line, set()       # plain strings holding a counter: made f-strings
     first = nums[varying[0]][2]
-    for k in varying:
+
+    def make_fstrings(right_of):
+        nonlocal text
+        for col in sorted((c for c in fstrings if c > right_of), reverse=True):
+            text = _as_fstring(text, col, var)
+            fstrings.discard(col)
+    for k in reversed(varying):
         start, end, value, kind = nums[k]
+        make_fstrings(start)           # before anything left of them moves
         offset = value - first
         expr = var if offset == 0 else f"{var} {'+' if offset > 0 else '-'} {abs(offset)}"
-        out.append(line[last:start])
-        out.append("{" + expr + "}" if kind[0] == "string" else expr)
+        text = text[:start] + ("{" + expr + "}" if kind[0] == "string" else expr) + text[end:]
         if kind[0] == "string" and "f" not in kind[2].lower():
             fstrings.add(kind[1])
-        last = end
-    text = "".join(out) + line[last:]
-    # plain string literals holding a counter become f-strings (their braces doubled)
-    for col in sorted(fstrings, reverse=True):
-        text = _as_fstring(text, col, var)
+    make_fstrings(-1)
     return text
 
 

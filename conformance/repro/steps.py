@@ -2,7 +2,7 @@
 translation of one harness operation (a shell command, a connect, a signal,
 a check) into a call on the blocks of conformance/repro/runtime*.py, with
 what differed in the case's run put back as names (``P2``, ``run.tmp``,
-``sh1.exe``), and the blocks and modules those lines need.
+``sh1.exe``), and the blocks those lines need.
 
 Kept apart from conformance.repro.generate (which assembles the script)
 because it is the part that grows with the harness: a new handle method
@@ -28,7 +28,6 @@ class StepRenderer:
         self.needed_values: set[str] = set()
         self.blocks: set[str] = set()
         self.checks: set[str] = set()
-        self.modules: set[str] = set()
         self.unreplayed: list[str] = []
         self.used_answers: set[str] = set()
         self.child_lines: set[str] = set()
@@ -215,7 +214,6 @@ class StepRenderer:
         return f"{s['on']}.alive()"
 
     def op_kill(self, s):
-        self.modules.add("signal")
         return f"os.kill({self.pid(s['pid'])}, signal.{_signame(s['sig'])})"
 
     def op_child_echo(self, s):
@@ -271,7 +269,6 @@ class StepRenderer:
     op_listener_exit_status = op_child_exit_status
 
     def op_child_signal(self, s):
-        self.modules.add("signal")
         return f"{s['on']}.p.send_signal(signal.{_signame(s['sig'])})"
 
     op_listener_signal = op_child_signal
@@ -336,7 +333,6 @@ class StepRenderer:
         data = s["data"]
         raw = bytes.fromhex(data["bytes_hex"]) if isinstance(data, dict) else data.encode()
         if len(raw) > 64:
-            self.modules.add("base64")
             return (f"{s['on']}.sendall(base64.b64decode({base64.b64encode(raw).decode()!r}))"
                     f"  # {len(raw)} bytes")
         return f"{s['on']}.sendall({raw!r})"
@@ -409,8 +405,6 @@ class StepRenderer:
         self.checks.add(name)
         if name == "backlog":
             self.blocks.add("SS")
-        if name == "file":
-            self.modules.add("stat")
         if name in ("equal", "contains", "fds_at_most", "not_equal") and \
                 self.value_of(s.get("of")) == "None":
             self.unreplayed.append(f"check {name}")
@@ -459,7 +453,6 @@ class StepRenderer:
             return (f"check_fds_absent({self.pid(s['record'])}, {s['fds']!r}, "
                     f"{self.lit(s.get('target'))}, {what})")
         if name == "parent_end_cloexec":
-            self.modules.add("subprocess")
             return f"check_parent_end_cloexec({self.pid(s['shell'])}, {self.pid(s['record'])})"
         if name == "probes_answered":
             return f"{s['on']}.check_answered({s['count']}{self._timeout(s, 10)}, what={what})"
@@ -468,7 +461,6 @@ class StepRenderer:
         if name == "probes_all":
             return f"{s['on']}.check_all_answered({s.get('timeout', 10)!r}, {what})"
         if name == "signals_default":
-            self.modules.add("signal")
             return f"check_signals_default({self.lit(s['path'])}, {s['sigs']!r}, {what})"
         if name == "running":
             return f"check_running([{', '.join(self.pid(p) for p in s['pids'])}], {what})"

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import repro_pairs as P  # noqa: E402
 
 
-def write(pair, out: Path) -> tuple[str, str, int | None, str]:
+def write(pair, out: Path) -> tuple[str, str, int | None, list[str]]:
     mutant, case = pair
     script = out / f"{mutant}__{case}.py"
     proc = subprocess.run([sys.executable, "-m", "ipc_conformance.conformance.cli", "repro", case,

@@ -84,3 +84,10 @@ def test_roll_leaves_lines_that_differ_otherwise_or_in_a_name_inside_an_fstring(
              "a3 = sh1.command(f'kill {P4}')", "x = 1", "y = 2", "client1.probe()",
              "client2.probe()"]
     assert rolled(lines) == lines
+
+
+def test_roll_keeps_the_columns_of_a_string_right_of_a_number_that_gets_shorter():
+    """``10`` written as ``n`` moves what follows it left by one: the string
+    literal it then makes an f-string must still be found."""
+    lines = [f"f({i}, 'c{i}')" for i in (10, 11, 12)]
+    assert rolled(lines) == ["for n in range(10, 13):", "    f(n, f'c{n}')"]

@@ -12,30 +12,39 @@ CONFIG = {"programs": {"node": "/opt/impl/node", "shell": "/opt/impl/shell"},
           "init_interface": "Init", "proxy_schema": "mp/proxy.capnp"}
 
 
-def _zombie_trace():
+def _shell_trace(record):
+    """The trace of a case that starts a shell ``sh1``, then ``record()``s more."""
     t = trace.Trace()
     trace.activate(t)
     try:
         trace.root("tmp", "/tmp/ipc-1234")
         trace.record("shell.start", on="sh1", pid=trace.pid(100), probe_names=["probe-child"],
                      probe_mode="serve", link_node_as=[], env={}, bait_fds=[], tty=True)
-        trace.record("shell.command", on="sh1", line="spawn probe-child", out="a1",
-                     result={"ok": True, "result": "ok spawned 1 pid=4242", "data": [],
-                             "events": []})
-        trace.pid(4242)
-        trace.record("shell.command", on="sh1", line="list", out="a2",
-                     result={"ok": True, "result": "ok list 1", "data": [], "events": []})
-        trace.record("shell.command", on="sh1", line="destroy 1", out="a3",
-                     result={"ok": True, "result": "ok destroyed 1", "data": [],
-                             "events": ["event reaped 1 pid=4242 status=0"]})
-        events = trace.Sourced([Reaped(1, 4242, 0)], {"answer": "a3"})
-        verifiers.assert_reaped(events, 1, 4242, 0)
-        trace.check("gone", False, pid=trace.pid(4242), what="after destroy",
-                    expected="exited and reaped", seen="a zombie")
-        trace.record("shell.command", on="sh1", line="quit", out="a4", result={})
+        record()
     finally:
         trace.deactivate()
     return t.to_json()
+
+
+def _zombie_trace():
+    return _shell_trace(_zombie_steps)
+
+
+def _zombie_steps():
+    trace.record("shell.command", on="sh1", line="spawn probe-child", out="a1",
+                 result={"ok": True, "result": "ok spawned 1 pid=4242", "data": [],
+                         "events": []})
+    trace.pid(4242)
+    trace.record("shell.command", on="sh1", line="list", out="a2",
+                 result={"ok": True, "result": "ok list 1", "data": [], "events": []})
+    trace.record("shell.command", on="sh1", line="destroy 1", out="a3",
+                 result={"ok": True, "result": "ok destroyed 1", "data": [],
+                         "events": ["event reaped 1 pid=4242 status=0"]})
+    events = trace.Sourced([Reaped(1, 4242, 0)], {"answer": "a3"})
+    verifiers.assert_reaped(events, 1, 4242, 0)
+    trace.check("gone", False, pid=trace.pid(4242), what="after destroy",
+                expected="exited and reaped", seen="a zombie")
+    trace.record("shell.command", on="sh1", line="quit", out="a4", result={})
 
 
 def test_recording_is_a_no_op_without_a_case():
@@ -135,20 +144,13 @@ def test_minimising_keeps_a_set_up_whose_drop_passes_the_control_only_by_luck(mo
 
 
 def test_the_shells_end_of_input_end_and_events_are_replayed_not_commented():
-    t = trace.Trace()
-    trace.activate(t)
-    try:
-        trace.root("tmp", "/tmp/ipc-1234")
-        trace.record("shell.start", on="sh1", pid=trace.pid(100), probe_names=["probe-child"],
-                     probe_mode="serve", link_node_as=[], env={}, bait_fds=[], tty=True)
+    def steps():
         trace.record("shell.expect_event", on="sh1", pattern=r"^event reaped 1 ", timeout=5)
         trace.record("shell.alive", on="sh1")
         trace.record("shell.send_eof", on="sh1")
         trace.record("shell.drain", on="sh1", timeout=3)
         trace.record("shell.wait_end", on="sh1", timeout=10)
-    finally:
-        trace.deactivate()
-    text = generate.render(t.to_json(), case_id="SHUT-002", requirement="REQ-SHUT-1",
+    text = generate.render(_shell_trace(steps), case_id="SHUT-002", requirement="REQ-SHUT-1",
                            requirement_text="ends", statement="s", impl_name="m", config=CONFIG)
     compile(text, "repro", "exec")
     body = text[text.index("def steps"):text.index("def main")]
