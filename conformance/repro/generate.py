@@ -44,6 +44,41 @@ def replayed_steps(trace: dict) -> list[dict]:
     return steps if end is None else steps[:end + 1]
 
 
+def _names_read(step: dict) -> set[str]:
+    """The handles and values a step reads (``on``, answers, the step a check looks at)."""
+    names = set()
+    for key in ("on", "answer", "of", "answers"):
+        value = step.get(key)
+        for v in (value if isinstance(value, list) else [value]):
+            if isinstance(v, str):
+                names.add(v.partition("[")[0])
+    names.add((step.get("events") or {}).get("answer"))
+    return names - {None, ""}
+
+
+def _names_made(step: dict) -> set[str]:
+    """The handles and values a step makes (a start names its handle ``on``)."""
+    made = {step["out"]} if step.get("out") else set()
+    if step.get("op", "").endswith(".start") and isinstance(step.get("on"), str):
+        made.add(step["on"])
+    return made
+
+
+def with_dependents_dropped(steps: list[dict], drop: set[int]) -> list[dict]:
+    """``steps`` without those of ``drop`` and without every later step that
+    reads a handle or value only a dropped step made (``node1.line_within``
+    goes with ``node1 = Listener(...)``). Why: minimising then drops a
+    handle with its uses in one trial, where dropping it alone would leave a
+    script that stops at a name never defined."""
+    gone, kept = set(), []
+    for i, step in enumerate(steps):
+        if i in drop or (_names_read(step) - _names_made(step)) & gone:
+            gone |= _names_made(step)
+            continue
+        kept.append(step)
+    return kept
+
+
 ORDER = ["CORE", "PROCS", "ZOMBIE", "LINES", "SHELL", "SHELL_EXPECT", "SHELL_STAGE", "SHELL_END",
          "STALL_CHILD", "DEAF_CHILD", "EXIT_CHILD", "SHELL_STANDIN",
          "SHELL_BAIT", "LOOP", "CLIENT_ECHO", "INIT", "PROXY",
@@ -69,24 +104,20 @@ def render(trace: dict, *, case_id: str, requirement: str, requirement_text: str
     ready pattern, schema folder name and Init names (conformance.repro.writer).
     ``drop``: indices (into the replayed steps) minimising left out."""
     replay = replayed_steps(trace)
-    kept = [s for i, s in enumerate(replay) if i not in set(drop)]
+    kept = with_dependents_dropped(replay, set(drop))
     body, r = render_steps(trace, kept, config["programs"])
     body = roll.rolled(body)
-    if "LOOP" in r.blocks:
-        body.insert(0, "run.loop = Loop()")
     if r.blocks & {"LOOP", "PROXY"}:
         r.blocks.add("INIT")
     blocks = ["CORE"] + [b for b in ORDER[1:] if b in r.blocks]
     dropped = len(replay) - len(kept)
-    header = _header(case_id, requirement, requirement_text, statement, impl_name, outcome,
-                     len(trace.get("steps", [])), len(replay), dropped, r.unreplayed, command)
     roles = {"shell"} if "SHELL" in r.blocks else set()
     roles |= {"child"} if "CHILD" in r.blocks else set()
     roles |= {"listener"} if "LISTENER" in r.blocks else set()
     programs = {k: v for k, v in config["programs"].items()
                 if k == "node" or (k == "shell" and "shell" in roles)}
     consts = [f"CASE, IMPL = {case_id!r}, {impl_name!r}",
-              f"REQUIREMENT = {requirement + ': ' + requirement_text!r}",
+              f"REQUIREMENT = {requirement + ': ' + first_sentence(requirement_text)!r}",
               f"PROGRAMS = {json.dumps(programs)}",
               f"ARGV = {json.dumps({k: v for k, v in config['argv'].items() if k in roles})}",
               f"TIMEOUT, TRIALS = 10, {int(trials)}"]
@@ -103,8 +134,24 @@ def render(trace: dict, *, case_id: str, requirement: str, requirement_text: str
     code += "".join(CHECKS.get(c, "") for c in sorted(r.checks))
     steps_fn = ("\n\ndef steps(run):\n    \"\"\"What the case did, step by step.\"\"\"\n"
                 + "\n".join("    " + line if line else "" for line in (body or ["pass"])) + "\n")
-    program = prune.pruned("\n".join(consts) + "\n" + code + steps_fn + runtime.MAIN)
-    return header + _imports(prune.modules_used(program)) + "\n\n" + program
+    main = runtime.MAIN
+    if "LOOP" in r.blocks:        # pycapnp's loop on this thread, the steps on another
+        main = main.replace("steps(run)", "asyncio.run(capnp.run(with_loop(run)))")
+    program = prune.pruned("\n".join(consts) + "\n" + code + steps_fn + main)
+    used = prune.modules_used(program)
+    header = _header(case_id, statement, impl_name, outcome, len(trace.get("steps", [])),
+                     len(replay), dropped, r.unreplayed, command,
+                     [{"capnp": "pycapnp"}.get(m, m) for m in THIRD_PARTY if m in used])
+    return header + _imports(used) + "\n\n" + program
+
+
+def first_sentence(text: str) -> str:
+    """A requirement's first sentence: the one that says what MUST hold. The
+    rest (its details, grammars, references) is in docs/spec.md; a script
+    that carried it whole, in its header and again in its message, began
+    with twenty lines a reader upstream skips."""
+    m = re.match(r"(.+?[.!?])(?:\s+(?=[A-Z`(\[])|$)", text, re.S)
+    return m.group(1) if m else text
 
 
 def _imports(used: set[str]) -> str:
@@ -119,14 +166,16 @@ def _imports(used: set[str]) -> str:
     return "\n".join(lines + ([""] + ["import " + ", ".join(third)] if third else []))
 
 
-def _header(case_id, requirement, text, statement, impl, outcome, total, replayed, dropped,
-            unreplayed, command) -> str:
+def _header(case_id, statement, impl, outcome, total, replayed, dropped, unreplayed, command,
+            needs) -> str:
+    """The docstring: what the case checks, how the script was made, what it
+    needs. The requirement is the REQUIREMENT constant below it (the failure
+    message prints it), not restated here."""
     lines = [f"Reproducer of {case_id} against {impl}: {statement}", "",
-             f"{requirement}: {text}",
              f"Generated by `{command or f'ipc-conformance repro {case_id} --write'}` from the "
              f"case's trace ({outcome.split(':')[0] or 'run'}): {replayed} of its {total} steps "
              f"replayed, {dropped} dropped by minimising.",
-             "Needs pexpect, psutil, pycapnp and the programs (--help). Exit 0: right; 1: not."]
+             f"Needs {', '.join(needs)} and the programs (--help). Exit 0: right; 1: not."]
     if unreplayed:
         lines.append(f"Not replayed: {', '.join(sorted(set(unreplayed)))}.")
     wrapped = []

@@ -24,7 +24,7 @@ class Run:
     its own so that close() kills its whole group, reaps it and removes the folder."""
 
     def __init__(self):
-        self.pids, self.loop, self.tmp = [], None, tempfile.mkdtemp(prefix="repro-", dir="/tmp")
+        self.pids, self.clients, self.tmp = [], [], tempfile.mkdtemp(prefix="repro-", dir="/tmp")
 
     def argv(self, role, **values):
         values = {**PROGRAMS, **values}
@@ -36,8 +36,6 @@ class Run:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
         psutil.wait_procs(procs, timeout=5)
-        if self.loop:
-            self.loop.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 '''
 
@@ -387,8 +385,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for name, path in PROGRAMS.items():
         parser.add_argument(f"--{name}", default=path, help=f"the {name} program ({path})")
-    parser.add_argument("--trials", type=int, default=TRIALS, help="replay up to N times, "
-                        f"stopping at the first failure (default {TRIALS})")
+    parser.add_argument("--trials", type=int, default=TRIALS,
+                        help=f"replay up to N times, to the first failure ({TRIALS})")
     options = vars(parser.parse_args())
     trials = options.pop("trials")
     PROGRAMS.update(options)

@@ -1,69 +1,64 @@
 '''The Cap'n Proto and process-role blocks a generated reproducer carries
-(see conformance/repro/runtime.py): pycapnp's loop on a thread of its own,
+(see conformance/repro/runtime.py): pycapnp's loop on the main thread, the
+steps on another,
 a client of Init, the node as a child over a socketpair and as a listener,
 probes sent at once. Text, because the script imports nothing of this
 project; the generator picks the blocks its trace uses.'''
 
 LOOP = r'''
-class Loop:
-    """pycapnp's loop on a thread of its own: every capability lives and dies
-    there (one destroyed on another thread aborts the process)."""
+LOOP = None       # pycapnp's loop: main() runs it on this thread, steps() on another
 
-    def __init__(self):
-        started, self.clients = threading.Event(), []
 
-        async def serve():
-            self.loop, self.stop = asyncio.get_running_loop(), asyncio.Event()
-            started.set()
-            await self.stop.wait()
-            for client in self.clients:
-                client.caps.clear()
-        self.thread = threading.Thread(target=lambda: asyncio.run(capnp.run(serve())))
-        self.thread.start()
-        started.wait(10)
+async def with_loop(run):
+    """steps() on a thread of its own while this one runs pycapnp's loop, then
+    the clients' capabilities released here, where they were made (one
+    destroyed on another thread aborts the process)."""
+    global LOOP
+    LOOP = asyncio.get_running_loop()
+    try:
+        await asyncio.to_thread(steps, run)
+    finally:
+        for client in run.clients:
+            client.caps.clear()
 
-    def run(self, fn, *args, what="an answer", timeout=TIMEOUT):
-        """``fn(*args)`` awaited there (a coroutine runs only where it is awaited)."""
-        try:
-            return asyncio.run_coroutine_threadsafe(
-                asyncio.wait_for(fn(*args), timeout), self.loop).result(timeout + 5)
-        except TimeoutError:
-            fail(f"{what} within {timeout}s", "none")
-        except capnp.KjException as e:
-            fail(what, f"{e.type}: {str(e).splitlines()[0][:160]}")
 
-    def close(self):
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(10)
+def rpc(fn, *args, what="an answer", timeout=TIMEOUT):
+    """``fn(*args)`` awaited on pycapnp's loop (a coroutine runs only where it is awaited)."""
+    try:
+        return asyncio.run_coroutine_threadsafe(
+            asyncio.wait_for(fn(*args), timeout), LOOP).result(timeout + 5)
+    except TimeoutError:
+        fail(f"{what} within {timeout}s", "none")
+    except capnp.KjException as e:
+        fail(what, f"{e.type}: {str(e).splitlines()[0][:160]}")
 
 
 class Client:
     """A Cap'n Proto client of the implementation's Init on one socket."""
 
-    def __init__(self, loop, sock):
-        self.loop, self.caps = loop, {}
-        loop.clients.append(self)
-        loop.run(self._connect, sock, what="a connection")
+    def __init__(self, run, sock):
+        self.caps = {}
+        run.clients.append(self)
+        rpc(self._connect, sock, what="a connection")
 
     async def _connect(self, sock):
         sock.setblocking(False)
         stream = await capnp.AsyncIoStream.create_connection(sock=sock)
-        rpc = capnp.TwoPartyClient(stream)
-        self.caps.update(stream=stream, rpc=rpc, init=rpc.bootstrap().cast_as(INIT))
+        two_party = capnp.TwoPartyClient(stream)
+        self.caps.update(stream=stream, rpc=two_party, init=two_party.bootstrap().cast_as(INIT))
 
     async def _probe(self):
         thread_map = (await self.caps["init"].construct()).threadMap
         return (await (await thread_map.makeThread("probe")).result.getName()).result
 
     def probe(self, timeout=TIMEOUT):
-        return self.loop.run(self._probe, what="an answer to construct/makeThread/getName",
-                             timeout=timeout)
+        return rpc(self._probe, what="an answer to construct/makeThread/getName", timeout=timeout)
 
     def disconnect(self):
         async def close():
             self.caps.pop("stream").close()
             self.caps.clear()
-        self.loop.run(close)
+        rpc(close)
 '''
 
 CLIENT_ECHO = r'''
@@ -82,7 +77,7 @@ CLIENT_ECHO = r'''
             if "echo" not in self.caps:
                 self.caps["echo"] = (await self.caps["init"].makeEcho(ctx)).result
             return (await self.caps["echo"].echo(ctx, text)).result
-        return self.loop.run(go, what=f"an answer to echo {text[:40]!r}", timeout=timeout)
+        return rpc(go, what=f"an answer to echo {text[:40]!r}", timeout=timeout)
 
     def echo_after_destroy(self, timeout=TIMEOUT):
         """A fresh Echo, one call, Echo.destroy, then a call on the destroyed Echo:
@@ -97,7 +92,7 @@ CLIENT_ECHO = r'''
                 return "answered", (await echo.echo(ctx, "after")).result
             except capnp.KjException as e:
                 return e.type, str(e).splitlines()[0][:300]
-        return self.loop.run(go, what="a call on a destroyed Echo", timeout=timeout)
+        return rpc(go, what="a call on a destroyed Echo", timeout=timeout)
 '''
 
 INIT = r'''
@@ -114,17 +109,17 @@ PROXY = capnp.load(os.path.join(here, PROXY_SCHEMA), imports=[
 
 CONNECT_UNIX = r'''
 
-def connect_unix(loop, path):
+def connect_unix(run, path):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
-    return Client(loop, sock)
+    return Client(run, sock)
 '''
 
 CHILD = r'''
 class Child:
     """The node spawned over a socketpair with -ipcfd, this script its parent."""
 
-    def __init__(self, run, loop, env=None, connect=True, lines=False):
+    def __init__(self, run, env=None, connect=True, lines=False):
         self.sock, theirs = socket.socketpair()
         self.p = subprocess.Popen(run.argv("child", fd=theirs.fileno()), cwd=run.tmp,
                                   pass_fds=[theirs.fileno()], env={**os.environ, **(env or {})},
@@ -133,7 +128,7 @@ class Child:
         theirs.close()
         run.pids.append(self.p.pid)
         self.pid = self.p.pid
-        self.client = Client(loop, self.sock) if connect else None
+        self.client = Client(run, self.sock) if connect else None
         self.probe = self.client and self.client.probe
 
     def disconnect(self):
@@ -192,8 +187,8 @@ class Listener:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 0))
         return s
 
-    def connect_client(self, loop):
-        return Client(loop, self.raw_connect())
+    def connect_client(self, run):
+        return Client(run, self.raw_connect())
 
     def check_alive(self):
         """Still running: not exited, nor exiting (its end of a connection
@@ -208,23 +203,23 @@ POLL_EXIT = r'''
 '''
 
 PROBE_ALL = r'''
-def probe_all(loop, clients, timeout=TIMEOUT):
+def probe_all(clients, timeout=TIMEOUT):
     """Probe every client at once: their answers."""
     async def gather():
         return await asyncio.gather(*(c._probe() for c in clients))
-    return loop.run(gather, what=f"answers to {len(clients)} probes at once", timeout=timeout)
+    return rpc(gather, what=f"answers to {len(clients)} probes at once", timeout=timeout)
 '''
 
 PROBES = r'''
 class Probes:
     """One probe sent on each of several clients at once, answered in any order."""
 
-    def __init__(self, loop, clients):
-        self.loop, self.clients, self.done = loop, clients, set()
+    def __init__(self, clients):
+        self.clients, self.done = clients, set()
 
         async def start():
             return [asyncio.ensure_future(c._probe()) for c in clients]
-        self.tasks = loop.run(start)
+        self.tasks = rpc(start)
 
     def check_answered(self, count, timeout=TIMEOUT, what=""):
         async def wait():
@@ -234,7 +229,7 @@ class Probes:
                 if not new:
                     break
                 self.done |= new
-        self.loop.run(wait, timeout=timeout + 5)
+        rpc(wait, timeout=timeout + 5)
         if len(self.done) < count:
             fail(f"{what}: {count} of {len(self.tasks)} clients answered", len(self.done))
 
@@ -249,6 +244,5 @@ class Probes:
     def check_all_answered(self, timeout=TIMEOUT, what=""):
         async def wait():
             await asyncio.gather(*self.tasks)
-        self.loop.run(wait, what=f"{what}: all {len(self.tasks)} clients answered",
-                      timeout=timeout)
+        rpc(wait, what=f"{what}: all {len(self.tasks)} clients answered", timeout=timeout)
 '''

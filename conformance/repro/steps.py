@@ -233,7 +233,7 @@ class StepRenderer:
         args = [f"env={self.lit(s['env'])}"] if s.get("env") else []
         if not s.get("connect", True):
             args.append("connect=False")
-        start = f"{s['on']} = Child(run, run.loop{''.join(', ' + a for a in args)}"
+        start = f"{s['on']} = Child(run{''.join(', ' + a for a in args)}"
         if s["on"] in self.child_lines:       # its stdout read, for wait_line
             self.blocks.add("LINES")
             return [start + ", lines=True)", f"{s['on']}.out = Lines({s['on']}.p.stdout)"]
@@ -292,14 +292,14 @@ class StepRenderer:
 
     def op_listener_connect(self, s):
         self.blocks.add("LOOP")
-        return f"{s['out']} = {s['on']}.connect_client(run.loop)"
+        return f"{s['out']} = {s['on']}.connect_client(run)"
 
     def op_listener_raw_connect(self, s):
         return f"{s['out']} = {s['on']}.raw_connect()"
 
     def op_suite_connect(self, s):
         self.blocks |= {"LOOP", "CONNECT_UNIX"}
-        return f"{s['out']} = connect_unix(run.loop, {self.lit(s['path'])})"
+        return f"{s['out']} = connect_unix(run, {self.lit(s['path'])})"
 
     def op_suite_close_all(self, s):
         return []
@@ -349,18 +349,18 @@ class StepRenderer:
 
     def op_client_on_socket(self, s):
         self.blocks.add("LOOP")
-        return f"{s['out']} = Client(run.loop, {s['on']})"
+        return f"{s['out']} = Client(run, {s['on']})"
 
     def op_probes_start(self, s):
         self.blocks.add("PROBES")
-        return f"{s['out']} = Probes(run.loop, [{', '.join(s['on'])}])"
+        return f"{s['out']} = Probes([{', '.join(s['on'])}])"
 
     def op_probes_served(self, s):
         return f"{s['out']} = {s['on']}.served({s['index']})"
 
     def op_clients_probe_all(self, s):
         self.blocks.add("PROBE_ALL")
-        return f"probe_all(run.loop, [{', '.join(s['on'])}]{self._timeout(s, 10)})"
+        return f"probe_all([{', '.join(s['on'])}]{self._timeout(s, 10)})"
 
     def op_suite_serve(self, s):
         self.blocks |= {"LISTENER", "LINES"}
@@ -545,7 +545,7 @@ def _unused_names_dropped(body: list[str]) -> list[str]:
     out = list(body)
     for i in range(len(out) - 1, -1, -1):
         m = re.match(r"^(\w+) = (.*)$", out[i])
-        if not m or m.group(1) in ("run.loop",):
+        if not m:
             continue
         name = m.group(1)
         used = any(re.search(rf"\b{name}\b", line) for j, line in enumerate(out) if j != i)

@@ -58,12 +58,12 @@ def test_prune_keeps_a_method_whose_name_is_used_on_anything():
 
 
 def test_roll_writes_numbered_clients_as_a_list_and_their_uses_as_items():
-    lines = [f"client{i} = node1.connect_client(run.loop)" for i in range(1, 5)]
-    lines += ["probe_all(run.loop, [client1, client2, client3, client4])", "client2.probe()",
+    lines = [f"client{i} = node1.connect_client(run)" for i in range(1, 5)]
+    lines += ["probe_all([client1, client2, client3, client4])", "client2.probe()",
               "check_contains(v3, 'client3', 'a text that names client3')"]
     out = rolled(lines)
-    assert out == ["clients = [node1.connect_client(run.loop) for _ in range(4)]",
-                   "probe_all(run.loop, clients)", "clients[1].probe()",
+    assert out == ["clients = [node1.connect_client(run) for _ in range(4)]",
+                   "probe_all(clients)", "clients[1].probe()",
                    "check_contains(v3, 'client3', 'a text that names client3')"]
 
 
