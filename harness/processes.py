@@ -191,6 +191,13 @@ class Tracked:
                 "wall_s": None if end is None else round(end - self.started_at, 3)}
 
     def wait_line(self, pattern, timeout: float, *, stream: str = "stdout", start: int = 0) -> re.Match:
+        if self.trace_name:
+            return trace.call("proc.wait_line", self._wait_line, pattern, timeout, stream, start,
+                              on=self.trace_name, pattern=pattern, timeout=timeout,
+                              stream=stream, start=start, result=lambda m: m and m.group(0))
+        return self._wait_line(pattern, timeout, stream, start)
+
+    def _wait_line(self, pattern, timeout, stream, start) -> re.Match:
         buf = self.stdout if stream == "stdout" else self.stderr
         m = buf.wait(pattern, timeout, start=start)
         if m is None:
@@ -201,6 +208,8 @@ class Tracked:
         return m
 
     def signal(self, sig):
+        if self.trace_name:
+            trace.record("proc.signal", on=self.trace_name, sig=int(sig))
         if self.returncode is None:
             self.mark_shutdown()
             try:
@@ -234,6 +243,20 @@ def process_role(label: str) -> str:
     return "harness-helper" if any(w in low for w in HELPER_WORDS) else "implementation"
 
 
+def _fd_paths(fds) -> dict:
+    """What each passed descriptor that is a file opens (``{5: "/dev/null"}``),
+    so a reproducer can open the same file at the same number."""
+    out = {}
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("/"):
+            out[str(fd)] = target
+    return out
+
+
 class ProcessTracker:
     def __init__(self):
         become_subreaper()
@@ -254,7 +277,7 @@ class ProcessTracker:
         if name:
             changed = {k: v for k, v in (env or {}).items() if os.environ.get(k) != v}
             trace.record("proc.start", out=name, argv=list(argv), pass_fds=list(pass_fds),
-                         env=changed, cwd=cwd, label=label)
+                         env=changed, cwd=cwd, label=label, fd_paths=_fd_paths(pass_fds))
         popen = subprocess.Popen(argv, pass_fds=tuple(pass_fds), env=env, cwd=cwd,
                                  start_new_session=new_session, stdin=stdin,
                                  stdout=pipe, stderr=pipe)

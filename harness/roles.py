@@ -24,7 +24,10 @@ class ChildHandle:
                  cwd=None):
         self._peer, self._schemas, self._evidence = peer, schemas, evidence
         parent_end, child_end = socket.socketpair()
-        self.sock = parent_end
+        # The suite's end is traced (as ``child1.sock``) so that what a case
+        # writes on it or half-closes reaches its reproducer; the handle's own
+        # close below is not a step of the case's (``child.close`` is).
+        self.sock = TracedSocket(parent_end.family, parent_end.type, fileno=parent_end.detach())
         argv = impl.argv("child", fd=child_end.fileno())
         self.exe_name = impl.roles["child"].exe_name or os.path.basename(argv[0])
         # cwd: a folder of the case's own, so that whatever a program writes
@@ -39,6 +42,7 @@ class ChildHandle:
         self.client = None
         evidence.append("processes", {"role": "child", "pid": self.pid, "argv": argv})
         self.name = trace.name("child")
+        self.sock.trace_name = f"{self.name}.sock" if self.name else None
         trace.root("tmp", cwd)
         trace.record("child.start", on=self.name, pid=trace.pid(self.pid), env=env or {},
                      connect=connect, argv=argv)
@@ -76,7 +80,7 @@ class ChildHandle:
         if self.client is not None:
             self._peer.run(self.client.close)     # drops its capabilities on the loop
             self.client = None
-        self.sock.close()
+        socket.socket.close(self.sock)
 
     def wait_exit(self, timeout=10) -> int:
         status = trace.call("child.wait_exit", self.tracked.wait_exit, timeout, on=self.name,

@@ -116,7 +116,7 @@ def test_unix_is_the_default_socket(listener, short_tmp):
 def test_relative_path_is_under_the_datadir(procs, impl, peer, schemas, short_tmp):
     """-ipcbind=unix:<relative> binds under -datadir, not under the working directory."""
     datadir = os.path.join(short_tmp, "dd")
-    os.mkdir(datadir)
+    make_dir(datadir)
     argv = impl.argv("listener", address="unix:rel.sock", datadir=datadir)
     node = procs.start(argv, env=dict(os.environ), cwd=short_tmp, label="listener")
     m = node.wait_line(impl.roles["listener"].ready_pattern, 20)
@@ -129,7 +129,7 @@ def test_relative_path_is_under_the_datadir(procs, impl, peer, schemas, short_tm
 @case("ADDR-003", "REQ-ADDR-2", roles=("shell",), needs=("libmultiprocess",))
 def test_absolute_path_is_taken_as_is(shell, peer, schemas, short_tmp):
     """listen unix:/<absolute> binds exactly that path, whatever the datadir."""
-    os.mkdir(os.path.join(short_tmp, "elsewhere"))
+    make_dir(os.path.join(short_tmp, "elsewhere"))
     path = os.path.join(short_tmp, "elsewhere", "abs.sock")
     sh = shell()
     _listening(sh, f"unix:{path}", path)
@@ -370,13 +370,11 @@ def test_symlink_to_a_socket_is_not_followed(shell, short_tmp):
 def test_symlink_to_a_file_is_not_followed(shell, short_tmp):
     """A symlink to a regular file is neither followed nor removed, the file untouched; bind fails with EADDRINUSE."""
     target, link = f"{short_tmp}/data.txt", f"{short_tmp}/flink.sock"
-    with open(target, "w") as f:
-        f.write("precious\n")
-    os.symlink(target, link)
+    write_file(target, "precious\n")
+    symlink(target, link)
     _bind_refused(shell(), link, "a symlink to a regular file")
-    assert os.path.islink(link) and os.readlink(link) == target, "the symlink was touched"
-    with open(target) as f:
-        assert f.read() == "precious\n", "the symlink's target was changed"
+    assert_file(link, "symlink", link_to=target, what="the symlink, untouched")
+    assert_file(target, "regular", content="precious\n", what="the symlink's target, unchanged")
 
 
 # ---------------------------------------------------------------- connect

@@ -6,6 +6,7 @@ import re
 import signal
 
 from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.files import write_file
 from ipc_conformance.harness.verifiers import (assert_answer, assert_equal, assert_exit_status,
                                                assert_exits, assert_ids_grow,
                                                assert_not_zombie, assert_ok, assert_reaped,
@@ -139,8 +140,7 @@ def test_listening_line_names_full_path(listener, short_tmp, evidence):
 def test_bind_error(listener, short_tmp, evidence):
     """A bind under a regular file gives `Error: <message>` on stderr and exit 1, and no `listening on` line."""
     blocker = os.path.join(short_tmp, "plain-file")
-    with open(blocker, "w") as f:
-        f.write("not a directory\n")
+    write_file(blocker, "not a directory\n")
     node = listener(address=f"unix:{blocker}/s.sock", wait_ready=False)
     status = node.wait_exit(10)
     err = [l for l in node.stderr_lines(settle=5) if l.strip()]

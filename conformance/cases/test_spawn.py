@@ -6,6 +6,7 @@ import signal
 import psutil
 
 from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.files import write_file
 from ipc_conformance.harness.verifiers import (assert_exits, assert_gone, assert_not_zombie,
                                                assert_ok, assert_reaped)
 
@@ -100,8 +101,7 @@ def test_non_executable_child(shell, procs, evidence):
     """Spawning a file without execute permission is an error (or status 127); nothing is left."""
     sh = shell()
     path = os.path.join(sh.exe_dir, "not-executable")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\nexit 0\n")
+    write_file(path, "#!/bin/sh\nexit 0\n")        # made without execute permission
     os.chmod(path, 0o644)
     evidence.record("how", _exec_failure(sh, "not-executable"))
     assert not procs.leftovers()

@@ -351,6 +351,14 @@ def start(run, argv, env=None, cwd=None, pass_fds=()):
     return p
 
 
+def wait_output(lines, pattern, timeout=TIMEOUT, start=0):
+    """The first line of a program's output matching ``pattern`` (from ``start`` on)."""
+    line = lines.wait(pattern, timeout, start)
+    if line is None:
+        fail(f"a line matching {pattern!r} within {timeout}s", f"none ({lines.lines[-5:]})")
+    return line
+
+
 def wait(p, timeout=TIMEOUT):
     try:
         return p.wait(timeout)

@@ -56,7 +56,8 @@ class Client:
 
     def disconnect(self):
         async def close():
-            self.caps.pop("stream").close()
+            if "stream" in self.caps:       # closing twice is closing once
+                self.caps.pop("stream").close()
             self.caps.clear()
         rpc(close)
 '''

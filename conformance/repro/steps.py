@@ -59,6 +59,15 @@ class StepRenderer:
         out.append(_brace(value[last:]))
         return "f" + repr("".join(out)) if hit else repr(value)
 
+    def pattern(self, rx: str) -> str:
+        """A regular expression literal; where it holds this run's folder
+        (escaped, as ``re.escape`` wrote it) an f-string escaping ``run.tmp``."""
+        tmp = self.roots.get("tmp")
+        if not tmp or re.escape(tmp) not in rx:
+            return repr(rx)
+        parts = [_brace(part) for part in rx.split(re.escape(tmp))]
+        return "f" + repr("{re.escape(run.tmp)}".join(parts))
+
     def lit(self, value) -> str:
         if isinstance(value, str):
             return self.text(value)
@@ -196,7 +205,7 @@ class StepRenderer:
 
     def op_shell_expect_event(self, s):
         self.blocks.add("SHELL_EXPECT")
-        return f"{s['on']}.expect_event({s['pattern']!r}{self._timeout(s, 10)})"
+        return f"{s['on']}.expect_event({self.pattern(s['pattern'])}{self._timeout(s, 10)})"
 
     def op_shell_send_eof(self, s):
         return f"{s['on']}.p.sendeof()"
@@ -273,10 +282,18 @@ class StepRenderer:
 
     op_listener_signal = op_child_signal
 
+    def op_proc_signal(self, s):
+        return f"{s['on']}.send_signal(signal.{_signame(s['sig'])})"
+
+    def op_proc_wait_line(self, s):
+        start = f", start={s['start']}" if s.get("start") else ""
+        stream = "err" if s.get("stream") == "stderr" else "out"
+        return f"wait_output({s['on']}.{stream}, {self.pattern(s['pattern'])}{self._timeout(s, 10)}{start})"
+
     def op_child_wait_line(self, s):
         self._role(s, "LINE")
         start = f", start={s['start']}" if s.get("start") else ""
-        return f"{s['on']}.wait_line({s['pattern']!r}, {s.get('timeout', 10)!r}{start})"
+        return f"{s['on']}.wait_line({self.pattern(s['pattern'])}, {s.get('timeout', 10)!r}{start})"
 
     op_listener_wait_line = op_child_wait_line
 
@@ -370,13 +387,16 @@ class StepRenderer:
 
     def op_listener_line_within(self, s):
         start = f", start={s['start']}" if s.get("start") else ""
-        return f"{s['on']}.line_within({s['pattern']!r}, {s.get('timeout', 10)!r}{start})"
+        return f"{s['on']}.line_within({self.pattern(s['pattern'])}, {s.get('timeout', 10)!r}{start})"
 
     def op_proc_start(self, s):
         self.blocks |= {"LINES", "PROC"}
         argv = "[" + ", ".join(self.program(a) for a in s["argv"]) + "]"
         opts = "".join(f", {k}={self.lit(s[k])}" for k in ("env", "cwd", "pass_fds") if s.get(k))
-        return f"{s['out']} = start(run, {argv}{opts})"
+        # a passed descriptor that was a file: the same file opened at that number
+        opened = [f"os.dup2(os.open({path!r}, os.O_RDONLY), {int(fd)})  # passed to the program"
+                  for fd, path in (s.get("fd_paths") or {}).items()]
+        return opened + [f"{s['out']} = start(run, {argv}{opts})"]
 
     def op_proc_wait_exit(self, s):
         return f"wait({s['on']}{self._timeout(s, 10)})"
