@@ -17,7 +17,7 @@ from ipc_conformance.harness.files import (assert_file, listening_socket, make_d
 from ipc_conformance.harness.processes import ImplementationCrashed
 
 from ipc_conformance.harness.verifiers import (assert_answer, assert_backlog, assert_contains,
-                                               assert_equal, assert_error)
+                                               assert_equal, assert_error, assert_ok)
 
 MISSING_PATH = ("Missing unix socket path before socket options; "
                 "use unix::<options> for the default path")
@@ -78,7 +78,7 @@ def _probe_path(peer, schemas, path):
 
 def _listening(sh, address, path):
     a = sh.command(f"listen {address}")
-    assert a.result == f"ok listening unix:{path}", f"listen {address}: {a.result}"
+    assert_answer(a, f"ok listening unix:{path}", f"listen {address}: {a.result}")
     assert stat.S_ISSOCK(os.lstat(path).st_mode), f"no socket at {path}"
 
 
@@ -385,8 +385,8 @@ def test_connect_empty_and_zero_are_null(shell):
     sh = shell()
     for address in ('""', "0"):
         a = sh.command(f"connect {address}")
-        assert a.result == "ok null", f"connect {address}: {a.result}"
-    assert sh.command("list").result == "ok list 0"
+        assert_answer(a, "ok null", f"connect {address}: {a.result}")
+    assert_answer(sh.command("list"), "ok list 0")
 
 
 @case("ADDR-020", "REQ-ADDR-9", roles=("shell", "listener"))
@@ -411,7 +411,7 @@ def test_connect_auto_finds_the_node(shell, listener, impl):
     a = sh.command("connect auto")
     assert a.ok and a.result.startswith("ok connected"), a.result
     assert a.result.endswith(f"address=unix:{expected}"), a.result
-    assert sh.command(f"probe {a.words[2]}").ok
+    assert_ok(sh.command(f"probe {a.words[2]}"))
 
 
 @case("ADDR-022", "REQ-ADDR-7", roles=("shell",))
@@ -432,7 +432,7 @@ def test_failed_connect_keeps_errno(shell, short_tmp):
                 f"connect unix:{path}: expected 'error system {name}: ...', got {a.result!r}"
     finally:
         unlistened.close()
-    assert sh.command("list").result == "ok list 0", "a failed connect left an object held"
+    assert_answer(sh.command("list"), "ok list 0", "a failed connect left an object held")
 
 
 @case("ADDR-023", "REQ-ADDR-10", roles=("shell", "listener"), needs=("libmultiprocess",))
@@ -444,9 +444,9 @@ def test_connect_reports_the_resolved_address(shell, listener, impl):
     full = os.path.join(sh.datadir, default)
     for address in ("unix", f"unix:{default}", f"unix:{full}"):
         a = sh.command(f"connect {address}")
-        assert a.ok, f"connect {address}: {a.result}"
+        assert_ok(a, f"connect {address}: {a.result}")
         assert a.words[3:] == [f"address=unix:{full}"], f"connect {address}: {a.result}"
-        assert sh.command(f"probe {a.words[2]}").ok
+        assert_ok(sh.command(f"probe {a.words[2]}"))
     assert node.alive()
 
 
@@ -459,7 +459,7 @@ def test_shell_listens_on_its_own_default_socket(shell, impl):
         name = name[len("bitcoin-"):]
     expected = os.path.join(sh.datadir, f"{name}.sock")
     a = sh.command("listen unix")
-    assert a.result == f"ok listening unix:{expected}", f"listen unix: {a.result!r}, expected unix:{expected}"
+    assert_answer(a, f"ok listening unix:{expected}", f"listen unix: {a.result!r}, expected unix:{expected}")
     assert stat.S_ISSOCK(os.lstat(expected).st_mode), f"no socket at {expected}"
 
 

@@ -7,9 +7,10 @@ import signal
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.capnp_peer import SuiteServer
 from ipc_conformance.harness.shell_events import CleanupRan, Reaped, cleanup_tags
-from ipc_conformance.harness.verifiers import (assert_answer, assert_cleanup_count, assert_cleanups,
-                                               assert_equal, assert_events, assert_exits,
-                                               assert_ok, assert_reaped)
+from ipc_conformance.harness.verifiers import (assert_answer, assert_cleanup_count,
+                                               assert_cleanups, assert_contains, assert_equal,
+                                               assert_events, assert_exits, assert_ok,
+                                               assert_reaped)
 
 
 def _ran(sh, tag) -> int:
@@ -30,7 +31,7 @@ def test_runs_once_on_destroy(shell):
     obj, pid = sh.spawn()
     _register(sh, obj, "a")
     a = sh.command(f"destroy {obj}")
-    assert a.ok, a.result
+    assert_ok(a)
     assert CleanupRan("a") in a.typed_events, a.events
     assert sh.quit() == 0
     assert _ran(sh, "a") == 1, sh.events()
@@ -92,10 +93,10 @@ def test_failing_cleanup_does_not_stop_others(shell):
     obj, pid = sh.spawn()
     _register(sh, obj, "a", "b", "c", "d", "e", failing=("b", "d"))
     d = sh.command(f"destroy {obj}")
-    assert d.ok, d.result
+    assert_ok(d)
     assert cleanup_tags(d.typed_events) == ["a", "b", "c", "d", "e"], d.events
     assert_reaped(d.typed_events, obj, pid, 0)
-    assert sh.command("pid").ok
+    assert_ok(sh.command("pid"))
 
 
 @case("CLEAN-007", "REQ-CLEAN-3", roles=("shell",), conditions=("peer-dies",))
@@ -107,7 +108,7 @@ def test_failing_cleanup_on_connection_loss(shell):
     os.kill(pid, signal.SIGKILL)
     sh.expect_cleanup("x", 10)
     sh.expect_cleanup("y", 10)
-    assert sh.command("pid").ok
+    assert_ok(sh.command("pid"))
     assert cleanup_tags(sh.events()) == ["x", "y"], sh.events()
 
 
@@ -155,10 +156,10 @@ def test_cleanups_on_connected_proxy(shell, listener):
     sh = shell()
     obj = sh.connect(ln.address)
     _register(sh, obj, "a", "b")
-    assert sh.command(f"probe {obj}").ok
+    assert_ok(sh.command(f"probe {obj}"))
     assert not cleanup_tags(sh.events())
     d = sh.command(f"destroy {obj}")
-    assert d.ok, d.result
+    assert_ok(d)
     assert cleanup_tags(d.typed_events) == ["a", "b"], d.events
     assert ln.connect().probe(), "the listener stopped serving"
     assert sh.quit() == 0
@@ -173,13 +174,13 @@ def test_connected_proxy_server_goes_away(shell, peer, schemas, short_tmp):
         sh = shell()
         obj = sh.connect(f"unix:{server.path}")
         _register(sh, obj, "a", "b")
-        assert sh.command(f"probe {obj}").ok
+        assert_ok(sh.command(f"probe {obj}"))
         assert server.open == 1
         peer.run(server.close)
         sh.expect_disconnected(obj, 10)
         sh.expect_cleanup("b", 10)
         d = sh.command(f"destroy {obj}")
-        assert d.ok, d.result
+        assert_ok(d)
         assert not d.events, d.events
         assert cleanup_tags(sh.events()) == ["a", "b"], sh.events()
     finally:
@@ -228,7 +229,7 @@ def test_destroy_events_before_ok_seventy_times(shell, peer, schemas, short_tmp)
             r = sh.command(f"cleanup {obj} t{i}")
             assert r.ok and not r.events, f"trial {i}: late events {r.events}"
             d = sh.command(f"destroy {obj}")
-            assert d.ok, d.result
+            assert_ok(d)
             assert d.typed_events == [CleanupRan(f"t{i}")], f"trial {i}: {d.events}"
         after = sh.command("pid")
         assert not after.events, f"events after the last 'ok destroyed': {after.events}"
@@ -245,7 +246,7 @@ def test_connected_cleanups_survive_disconnect_incoming(shell, listener, peer, s
     ln = listener()
     sh = shell()
     path = f"{short_tmp}/in.sock"
-    assert sh.command(f"listen unix:{path}").ok
+    assert_ok(sh.command(f"listen unix:{path}"))
     obj = sh.connect(ln.address)
     for tag in ("a", "b"):
         r = sh.command(f"cleanup {obj} {tag}")
@@ -253,12 +254,12 @@ def test_connected_cleanups_survive_disconnect_incoming(shell, listener, peer, s
     suite = SuiteClients(peer, schemas)
     try:
         for c in [suite.connect(path) for _ in range(2)]:
-            assert "probe" in suite.probe(c)
+            assert_contains(suite.probe(c), "probe", 'a probe')
         d = sh.command("disconnect-incoming")
-        assert d.result == "ok disconnected 2", d.result
+        assert_answer(d, "ok disconnected 2")
         assert not _tags(d.typed_events), f"disconnect-incoming ran cleanups: {d.events}"
         p = sh.command(f"probe {obj}")
-        assert p.ok, f"the connected Init was dropped: {p.result}"
+        assert_ok(p, f"the connected Init was dropped: {p.result}")
         assert not _tags(sh.events()), sh.events()
         x = sh.command(f"destroy {obj}")
         assert _tags(x.typed_events) == ["a", "b"], x.events
@@ -276,7 +277,7 @@ def test_reaped_before_destroyed_every_time(shell, procs, evidence):
     for trial in range(30):
         obj, pid = sh.spawn()
         d = sh.command(f"destroy {obj}")
-        assert d.result == f"ok destroyed {obj}", d.result
+        assert_answer(d, f"ok destroyed {obj}")
         if Reaped(obj, pid, 0) not in d.typed_events:
             late.append((trial, obj, d.events))
     evidence.record("late_reaped_events", late)

@@ -7,8 +7,8 @@ import signal
 
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.files import write_file
-from ipc_conformance.harness.verifiers import (assert_answer, assert_equal, assert_exit_status,
-                                               assert_exits, assert_ids_grow,
+from ipc_conformance.harness.verifiers import (assert_answer, assert_contains, assert_equal,
+                                               assert_exit_status, assert_exits, assert_ids_grow,
                                                assert_not_zombie, assert_ok, assert_reaped,
                                                assert_stderr_contains)
 
@@ -168,7 +168,7 @@ def test_ipcconnect_to_listener(impl, listener, procs, short_tmp, evidence):
     assert t.poll_exit() is None, f"the connector exited with {t.poll_exit()}"
     t.signal(signal.SIGTERM)
     assert t.wait_exit(10) == 0
-    assert "probe" in node.connect().probe(), "the listener stopped serving"
+    assert_contains(node.connect().probe(), "probe", "the listener stopped serving")
 
 
 @case("CLI-008", "REQ-CLI-4", roles=("child",), needs=("ipcfd-argv",))
@@ -196,7 +196,7 @@ def test_prompt_and_pid(shell):
     """The shell flushes its `ipc> ` prompt unbuffered (no PYTHONUNBUFFERED) and `pid` answers `ok pid <its pid>`."""
     sh = shell()                  # the first prompt was already awaited
     a = sh.command("pid")
-    assert a.result == f"ok pid {sh.pid}", a.result
+    assert_answer(a, f"ok pid {sh.pid}")
     assert not a.data, a.data
 
 
@@ -205,7 +205,7 @@ def test_unknown_command(shell):
     """Unknown commands answer `error usage`, and the shell goes on answering."""
     sh = shell()
     _all_answer(sh, ("frobnicate", "frobnicate 1 2", "spawnx probe-child", "PID"), "error usage")
-    assert sh.command("pid").ok
+    assert_ok(sh.command("pid"))
 
 
 @case("CLI-011", "REQ-CLI-2", roles=("shell",))
@@ -216,8 +216,8 @@ def test_wrong_arguments(shell):
     _all_answer(sh, ("spawn", "spawn a b", "probe", f"probe {obj} {obj}", "destroy",
                      f"destroy {obj} {obj}", f"cleanup {obj}", f"cleanup {obj} a b", "echo"),
                 "error usage")
-    assert sh.command(f"probe {obj}").ok
-    assert sh.command("pid").ok
+    assert_ok(sh.command(f"probe {obj}"))
+    assert_ok(sh.command("pid"))
 
 
 @case("CLI-012", "REQ-CLI-2", roles=("shell",))
@@ -225,10 +225,10 @@ def test_unknown_id(shell):
     """A command naming an id never held, or already destroyed, answers `error not-found`."""
     sh = shell()
     obj, _ = sh.spawn()
-    assert sh.command(f"destroy {obj}").ok
+    assert_ok(sh.command(f"destroy {obj}"))
     _all_answer(sh, ("probe 99", "destroy 99", "echo 99 hi", "cleanup 99 tag",
                      f"probe {obj}", f"destroy {obj}", f"cleanup {obj} tag"), "error not-found")
-    assert sh.command("pid").ok
+    assert_ok(sh.command("pid"))
 
 
 @case("CLI-013", "REQ-CLI-1", roles=("shell",))
@@ -239,7 +239,7 @@ def test_list_format(shell):
     assert a.result == "ok list 0" and not a.data, (a.result, a.data)
     kids = [sh.spawn() for _ in range(2)]
     a = sh.command("list")
-    assert a.result == "ok list 2", a.result
+    assert_answer(a, "ok list 2")
     assert a.data == [f"held {o} spawned pid={p} state=live" for o, p in kids], a.data
     os.kill(kids[0][1], signal.SIGKILL)
     sh.expect_disconnected(kids[0][0], 10)
@@ -313,7 +313,7 @@ def test_spawn_concurrent_one_missing_program(shell, procs):
         assert a.result.startswith("error"), f"spawn-concurrent 1 no-such-program: {a.result!r}"
         assert not a.data, f"a failed spawn-concurrent reported children: {a.data}"
     a = sh.command("list")
-    assert a.result == "ok list 0", f"after the spawn-concurrent of a missing program: {a.result!r} {a.data}"
+    assert_answer(a, "ok list 0", f"after the spawn-concurrent of a missing program: {a.result!r} {a.data}")
     assert not procs.leftovers()
 
 
@@ -326,7 +326,7 @@ def test_echo_text_verbatim(shell, evidence):
     if a.result == "ok echo":
         evidence.non_strict("empty echo answered `ok echo` without the separating space")
     else:
-        assert a.result == "ok echo ", repr(a.result)
+        assert_answer(a, "ok echo ")
     for text in ("a  b   c", "  leading and trailing  ", "caf\u00e9 \u2014 \u65e5\u672c \u2713"):
         a = sh.command(f"echo {obj} {text}")
-        assert a.result == f"ok echo {text}", f"sent {text!r}, got {a.result!r}"
+        assert_answer(a, f"ok echo {text}", f"sent {text!r}, got {a.result!r}")

@@ -36,7 +36,7 @@ def _attack_listener(listener, payload, *, half_close=False):
     answers, and the bad connection is ended by the listener."""
     node = listener()
     before = node.connect()
-    assert "probe" in before.probe()
+    assert_contains(before.probe(), "probe", 'a probe')
     bad = node.raw_connect()
     try:
         bad.sendall(payload)
@@ -143,9 +143,9 @@ def test_thousand_cycles_leak_no_descriptor(listener, evidence):
     sentinel = node.connect()
     for _ in range(3):                       # warm up whatever is made on first use
         warm = node.connect()
-        assert "probe" in warm.probe()
+        assert_contains(warm.probe(), "probe", 'a probe')
         warm.close()
-    assert "probe" in sentinel.probe()
+    assert_contains(sentinel.probe(), "probe", 'a probe')
     baseline = _settle(node, sentinel, node.num_fds())
     for i in range(1000):
         s = node.answered(node.raw_connect, f"connect number {i + 1}")
@@ -188,7 +188,7 @@ def test_client_leaves_with_calls_in_flight(listener, evidence):
     """A client that closes with hundreds of calls in flight does not crash the listener."""
     node = listener()
     other = node.connect()
-    assert "probe" in other.probe()
+    assert_contains(other.probe(), "probe", 'a probe')
     leaver = node.connect()
 
     async def provoke(c):

@@ -176,7 +176,7 @@ def test_listening_socket_not_passed(shell, short_tmp, evidence):
     """A socket the shell listens on never reaches a child it spawns afterwards."""
     sh = shell()
     a = sh.command(f"listen unix:{short_tmp}/l.sock")
-    assert a.ok, a.result
+    assert_ok(a)
     path = a.words[2].partition(":")[2]
     inode = listening_inode(path)
     listener_fd = [e for e in fd_table(sh.pid).values() if e.inode == inode]
@@ -239,9 +239,9 @@ def test_repeated_connections_do_not_grow(shell, listener, evidence):
 
     def cycle(_):
         obj = sh.connect(ln.address)
-        assert sh.command(f"probe {obj}").ok
+        assert_ok(sh.command(f"probe {obj}"))
         d = sh.command(f"destroy {obj}")
-        assert d.ok, d.result
+        assert_ok(d)
     _assert_no_growth(sh, evidence, cycle)
 
 
@@ -289,16 +289,16 @@ def _spawns_exhausted(sh, procs, evidence, *, spares, rounds):
     error and leak nothing (``rounds`` times); with the limit raised again a
     spawn works, answers and is reaped, and nothing is left over."""
     obj, pid = sh.spawn()                     # lazy set-up is no leak
-    assert sh.command(f"destroy {obj}").ok
+    assert_ok(sh.command(f"destroy {obj}"))
 
     def undo(a):
         kid, kid_pid = a.words[2], int(a.words[3].partition("=")[2])
         sh.adopt(kid_pid, "spawned under a low limit")
-        assert sh.command(f"destroy {kid}", timeout=20).ok
+        assert_ok(sh.command(f"destroy {kid}", timeout=20))
     for _ in range(rounds):
         _exhausted_attempts(sh, evidence, "spawn probe-child", undo, spares=spares)
     obj, pid = sh.spawn()
-    assert sh.command(f"probe {obj}").ok
+    assert_ok(sh.command(f"probe {obj}"))
     d = sh.command(f"destroy {obj}")
     assert_reaped(d.typed_events, obj, pid, 0)
     assert not procs.leftovers()
@@ -319,14 +319,14 @@ def test_connect_with_descriptors_exhausted(shell, listener, evidence):
     ln = listener()
     sh = shell()
     obj = sh.connect(ln.address)
-    assert sh.command(f"destroy {obj}").ok
+    assert_ok(sh.command(f"destroy {obj}"))
 
     def undo(a):
-        assert sh.command(f"destroy {a.words[2]}").ok
+        assert_ok(sh.command(f"destroy {a.words[2]}"))
     _exhausted_attempts(sh, evidence, f"connect {ln.address}", undo)
     obj = sh.connect(ln.address)
-    assert sh.command(f"probe {obj}").ok
-    assert sh.command(f"destroy {obj}").ok
+    assert_ok(sh.command(f"probe {obj}"))
+    assert_ok(sh.command(f"destroy {obj}"))
 
 
 @case("FD-032", "REQ-FD-5", roles=("shell", "listener"), conditions=("repeated",))
@@ -335,14 +335,14 @@ def test_hundred_fifty_connections_stable(shell, listener, evidence):
     ln = listener()
     sh = shell()
     first = sh.connect(ln.address)
-    assert sh.command(f"destroy {first}").ok
+    assert_ok(sh.command(f"destroy {first}"))
     shell_base, node_base = fd_count(sh.pid), ln.num_fds()
     ids = []
     for _ in range(150):
         obj = sh.connect(ln.address)
         ids.append(obj)
         d = sh.command(f"destroy {obj}")
-        assert d.ok, d.result
+        assert_ok(d)
     assert ids == list(range(first + 1, first + 151)), \
         f"ids not given in order once each: {ids[:10]} ... {ids[-5:]}"
     shell_after = fd_count(sh.pid)

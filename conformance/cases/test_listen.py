@@ -254,7 +254,7 @@ def test_disconnect_incoming_drops_clients(shell, peer, schemas, short_tmp):
         for c in clients:
             assert_contains(suite.probe(c), "probe", 'a probe')
         a = sh.command("disconnect-incoming")
-        assert a.result == "ok disconnected 3", a.result
+        assert_answer(a, "ok disconnected 3")
         for c in clients:
             kind = _disconnected(peer, c)
             assert kind == "DISCONNECTED", f"a dropped client's call ended with {kind!r}"
@@ -300,11 +300,11 @@ def test_listener_accepts_after_disconnect_incoming(shell, peer, schemas, short_
     try:
         first = suite.connect(path)
         assert_contains(suite.probe(first), "probe", 'a probe')
-        assert sh.command("disconnect-incoming").result == "ok disconnected 1"
+        assert_answer(sh.command("disconnect-incoming"), "ok disconnected 1")
         fresh = [suite.connect(path) for _ in range(2)]
         for c in fresh:
             assert_contains(suite.probe(c), "probe", 'a probe')
-        assert sh.command("disconnect-incoming").result == "ok disconnected 2"
+        assert_answer(sh.command("disconnect-incoming"), "ok disconnected 2")
     finally:
         suite.close()
 
@@ -318,11 +318,11 @@ def test_destroying_a_connected_init_leaves_the_listener(shell, listener):
     assert_contains(other.probe(), "probe", 'a probe')
     sh = shell()
     obj = sh.connect(node.address)
-    assert sh.command(f"probe {obj}").ok
+    assert_ok(sh.command(f"probe {obj}"))
     d = sh.command(f"destroy {obj}")
-    assert d.result == f"ok destroyed {obj}", d.result
+    assert_answer(d, f"ok destroyed {obj}")
     assert_contains(node.answered(other.probe, "the other client after the destroy"), "probe", 'a probe')
-    assert sh.command(f"probe {sh.connect(node.address)}").ok
+    assert_ok(sh.command(f"probe {sh.connect(node.address)}"))
     node.assert_alive()
 
 
@@ -445,14 +445,14 @@ def test_disconnect_incoming_at_the_limit(shell, peer, schemas, short_tmp):
         _round_trip(suite, served, "after the second connect")
         assert_backlog(path, 1, "the second client was accepted past max-connections=1")
         d = sh.command("disconnect-incoming")
-        assert d.result == "ok disconnected 1", d.result
+        assert_answer(d, "ok disconnected 1")
         assert _disconnected(peer, served) == "DISCONNECTED"
         assert_contains(suite.probe(queued), "probe", "the waiting client was not served after the drop")
         assert_backlog(path, 0)
         third = suite.connect(path)
         _round_trip(suite, queued, "after the third connect")
         assert_backlog(path, 1, "past the limit after disconnect-incoming")
-        assert sh.command("disconnect-incoming").result == "ok disconnected 1"
+        assert_answer(sh.command("disconnect-incoming"), "ok disconnected 1")
         assert_contains(suite.probe(third), "probe", 'a probe')
     finally:
         suite.close()

@@ -147,7 +147,7 @@ def test_make_pool_answered(child, evidence):
         return answers
     c = child()
     evidence.record("makePool_answers", c.call(go))
-    assert "probe" in c.probe()
+    assert_contains(c.probe(), "probe", 'a probe')
 
 
 # -- Echo ------------------------------------------------------------------
@@ -229,7 +229,7 @@ def test_empty_context(child, schemas, evidence):
     assert outcome[0] != "DISCONNECTED", f"the connection dropped: {outcome}"
     if outcome[0] == "answered":
         assert outcome[1] == "no thread", outcome
-    assert "probe" in c.probe(), "the connection is no longer usable"
+    assert_contains(c.probe(), "probe", "the connection is no longer usable")
     evidence.informational("an empty Context is " + ("served" if outcome[0] == "answered"
                                                      else f"refused ({outcome[0]})"))
 
@@ -247,7 +247,7 @@ def test_unknown_method_ordinal(child, schemas, short_tmp, evidence):
     c = child()
     _check_error_answer(*c.call(go), "unknown_method", evidence)
     if schemas.proxy is not None:
-        assert "probe" in c.probe(), "the connection is no longer usable"
+        assert_contains(c.probe(), "probe", "the connection is no longer usable")
     c.close()
     assert c.wait_exit(10) == 0
 
@@ -263,7 +263,7 @@ def test_unknown_interface(child, schemas, short_tmp, evidence):
     c = child()
     _check_error_answer(*c.call(go), "unknown_interface", evidence)
     if schemas.proxy is not None:
-        assert "probe" in c.probe(), "the connection is no longer usable"
+        assert_contains(c.probe(), "probe", "the connection is no longer usable")
     c.close()
     assert c.wait_exit(10) == 0
 

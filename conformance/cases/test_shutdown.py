@@ -10,7 +10,8 @@ import time
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.capnp_peer import Client
 from ipc_conformance.harness.shell_events import Reaped, reaped_of
-from ipc_conformance.harness.verifiers import assert_equal, assert_error, assert_ok
+from ipc_conformance.harness.verifiers import (assert_answer, assert_equal, assert_error,
+                                               assert_ok)
 from ipc_conformance.harness.waits import WaitTimeout, wait_pid_exit
 
 SIGPIPE_STATUS = -signal.SIGPIPE
@@ -127,7 +128,7 @@ def test_connected_peer_killed(shell, listener):
     ln = listener()
     sh = shell()
     obj = sh.connect(ln.address)
-    assert sh.command(f"probe {obj}").ok
+    assert_ok(sh.command(f"probe {obj}"))
     ln.signal(signal.SIGKILL)
     sh.expect_disconnected(obj, 10)
     p = sh.command(f"probe {obj}", timeout=5)
@@ -139,11 +140,11 @@ def test_destroyed_proxy_gives_clear_error(shell):
     """probe, echo and destroy on an id already destroyed answer `error not-found` at once; the shell goes on."""
     sh = shell()
     obj, pid = sh.spawn()
-    assert sh.command(f"destroy {obj}").ok
+    assert_ok(sh.command(f"destroy {obj}"))
     for line in (f"probe {obj}", f"echo {obj} hi", f"destroy {obj}", f"cleanup {obj} t"):
         a = sh.command(line, timeout=5)
         assert not a.ok and a.result.startswith("error not-found"), (line, a.result)
-    assert sh.command("pid").ok
+    assert_ok(sh.command("pid"))
 
 
 async def _flood_then_drop(client, count=200, size=65536):
@@ -215,14 +216,14 @@ def test_destroy_after_child_already_gone(shell):
     """Destroying the proxy of a child that was just SIGKILLed answers `ok destroyed` with the child reaped (-9); the shell goes on."""
     sh = shell()
     obj, pid = sh.spawn()
-    assert sh.command(f"probe {obj}").ok
+    assert_ok(sh.command(f"probe {obj}"))
     os.kill(pid, signal.SIGKILL)
     assert wait_pid_exit(pid, 10)
     a = sh.command(f"destroy {obj}", timeout=15)
-    assert a.ok, a.result
+    assert_ok(a)
     reaped = reaped_of(sh.events(), obj)
     assert reaped == [Reaped(obj, pid, -9)], reaped
-    assert sh.command("pid").ok
+    assert_ok(sh.command("pid"))
 
 
 # ---------------------------------------------------------------- the fault model (030-049)
@@ -245,11 +246,11 @@ def test_call_after_server_drop_fails_at_once_seventy_times(shell, peer, schemas
         sh = shell()
         for i in range(TRIALS):
             obj = sh.connect(f"unix:{server.path}")
-            assert sh.command(f"probe {obj}").ok, f"trial {i}"
+            assert_ok(sh.command(f"probe {obj}"), f"trial {i}")
             assert peer.run(server.drop_connections) == 1, f"trial {i}"
             p = sh.command(f"probe {obj}", timeout=5)
             assert not p.ok and p.result.startswith("error disconnected"), f"trial {i}: {p.result}"
             d = sh.command(f"destroy {obj}")
-            assert d.ok, f"trial {i}: {d.result}"
+            assert_ok(d, f"trial {i}: {d.result}")
     finally:
         peer.run(server.close)

@@ -11,8 +11,8 @@ from ipc_conformance.conformance.case import case
 from ipc_conformance.harness import programs
 from ipc_conformance.harness.processes import ImplementationCrashed
 from ipc_conformance.harness.shell_events import reaped_of
-from ipc_conformance.harness.verifiers import (assert_contains, assert_equal, assert_exits, assert_ok,
-                                               assert_reaped, signals_not_default)
+from ipc_conformance.harness.verifiers import (assert_contains, assert_equal, assert_exits,
+                                               assert_ok, assert_reaped, signals_not_default)
 from ipc_conformance.harness.waits import WaitTimeout, wait_pid_exit
 
 DASH = "\u2014"
@@ -64,7 +64,7 @@ def test_child_survives_sigint_repeated(child, evidence):
     for n in range(1, 6):
         c.signal(signal.SIGINT)
         _wait_count(c, n)
-        assert "probe" in c.probe(), f"no answer after SIGINT number {n}"
+        assert_contains(c.probe(), "probe", f"no answer after SIGINT number {n}")
     c.close()
     assert c.wait_exit(10) == 0
 
@@ -84,7 +84,7 @@ def _wait_count(c, count):
 def test_sigint_message_is_upstreams(child, evidence):
     """On SIGINT the child writes, flushed to its stdout pipe, `[<exe_name>] SIGINT received — waiting for parent to shut down.`"""
     c = child()
-    assert "probe" in c.probe()
+    assert_contains(c.probe(), "probe", 'a probe')
     expected = _sigint_line(c.exe_name)
     c.signal(signal.SIGINT)
     line = _sigint_note(c).string              # a pipe: an unflushed line never comes
@@ -103,7 +103,7 @@ def test_sigint_to_process_group(shell, impl, evidence):
     sh = shell(link_node_as=(name,), tty=False)     # pipes: no pty SIGHUP on the leader's death
     kids = [sh.spawn(name) for _ in range(2)]
     for obj, _ in kids:
-        assert sh.command(f"probe {obj}").ok
+        assert_ok(sh.command(f"probe {obj}"))
     evidence.record("groups", {"shell": os.getpgid(sh.pid),
                                "children": [os.getpgid(pid) for _, pid in kids]})
     os.killpg(os.getpgid(sh.pid), signal.SIGINT)
@@ -157,7 +157,7 @@ def _probe_through(sh, kids) -> bool:
     try:
         for obj, pid in kids:
             a = sh.command(f"probe {obj}", timeout=10)
-            assert a.ok, f"child {obj} (pid {pid}) stopped serving after SIGINT: {a.result}"
+            assert_ok(a, f"child {obj} (pid {pid}) stopped serving after SIGINT: {a.result}")
         return True
     except (WaitTimeout, BrokenPipeError):
         if not wait_pid_exit(sh.pid, 10):
@@ -183,7 +183,7 @@ def _listener_stop_case(listener, evidence, sig):
     node = listener()
     clients = [node.connect() for _ in range(2)]
     for client in clients:
-        assert "probe" in client.probe()
+        assert_contains(client.probe(), "probe", 'a probe')
     assert os.path.exists(node.path)
     status = node.stop(sig, timeout=10)        # the bound: 10 s
     assert status == 0, f"the listener exited with {status} on {signal.Signals(sig).name}"

@@ -59,7 +59,7 @@ def test_sequential_spawns(shell):
     sh = shell()
     for _ in range(5):
         obj, pid = sh.spawn()
-        assert sh.command(f"probe {obj}").ok
+        assert_ok(sh.command(f"probe {obj}"))
         a = sh.command(f"destroy {obj}")
         assert_reaped(a.typed_events, obj, pid, 0)
 
@@ -72,7 +72,7 @@ def test_children_held_at_once_are_independent(shell):
     a = sh.command(f"destroy {kids[1][0]}")
     assert_reaped(a.typed_events, kids[1][0], kids[1][1], 0)
     for obj, pid in kids[:1] + kids[2:]:
-        assert sh.command(f"probe {obj}").ok
+        assert_ok(sh.command(f"probe {obj}"))
         assert psutil.pid_exists(pid)
 
 
@@ -93,7 +93,7 @@ def test_missing_child(shell, procs, evidence):
     sh = shell()
     evidence.record("how", _exec_failure(sh, "no-such-child"))
     assert not procs.leftovers()
-    assert sh.command("pid").ok
+    assert_ok(sh.command("pid"))
 
 
 @case("SPAWN-009", "REQ-SPAWN-5", roles=("shell",))
@@ -112,7 +112,7 @@ def test_killed_child_is_noticed_and_reaped(shell):
     """A spawned child killed with SIGKILL: the shell reports the disconnect and the reaping (status -9)."""
     sh = shell()
     obj, pid = sh.spawn()
-    assert sh.command(f"probe {obj}").ok
+    assert_ok(sh.command(f"probe {obj}"))
     os.kill(pid, signal.SIGKILL)
     sh.expect_disconnected(obj, 10)
     sh.expect_reaped(obj, pid, -9, 10)
@@ -135,7 +135,7 @@ def test_parent_killed_child_exits(shell):
     """When the shell (the parent) is SIGKILLed, its spawned child sees EOF and exits."""
     sh = shell(tty=False)       # no pty: its session leader's death would SIGHUP the child
     obj, pid = sh.spawn()
-    assert sh.command(f"probe {obj}").ok
+    assert_ok(sh.command(f"probe {obj}"))
     os.kill(sh.pid, signal.SIGKILL)
     assert_exits(pid, 10, "(the child, once its parent was killed)")
     # The child sees EOF as soon as the dying shell's descriptors close, and
@@ -188,7 +188,7 @@ def test_spawn_own_node(shell, impl):
     node_name = impl.roles["child"].exe_name if "child" in impl.roles else "node"
     sh = shell(link_node_as=(node_name,))
     obj, pid = sh.spawn(node_name)
-    assert sh.command(f"probe {obj}").ok
+    assert_ok(sh.command(f"probe {obj}"))
     a = sh.command(f"destroy {obj}")
     assert_reaped(a.typed_events, obj, pid, 0)
 

@@ -131,6 +131,7 @@ def render(trace: dict, *, case_id: str, requirement: str, requirement_text: str
     if "PROXY" in r.blocks:
         consts.append(f"PROXY_SCHEMA = {config.get('proxy_schema')!r}")
     code = "".join(_block(BLOCK_TEXT.get(b, b)) for b in blocks)
+    code = code.replace('prefix="repro-"', f'prefix="{folder_prefix(trace)}"', 1)
     code += "".join(CHECKS.get(c, "") for c in sorted(r.checks))
     steps_fn = ("\n\ndef steps(run):\n    \"\"\"What the case did, step by step.\"\"\"\n"
                 + "\n".join("    " + line if line else "" for line in (body or ["pass"])) + "\n")
@@ -143,6 +144,18 @@ def render(trace: dict, *, case_id: str, requirement: str, requirement_text: str
                      len(replay), dropped, r.unreplayed, command,
                      [{"capnp": "pycapnp"}.get(m, m) for m in THIRD_PARTY if m in used])
     return header + _imports(used) + "\n\n" + program
+
+
+def folder_prefix(trace: dict) -> str:
+    """The prefix of the script's folder (``/tmp/<prefix><8 random>``) that
+    makes its path as long as the case's folder was: a case that built a
+    path of the longest length a socket takes, from its folder, then builds
+    the same length in the script."""
+    tmp = (trace.get("roots") or {}).get("tmp")
+    n = len(tmp) - len("/tmp/") - 8 if tmp else 6
+    if n >= 6:
+        return "repro" + "-" * (n - 5)
+    return "repro"[:n - 1] + "-" if n >= 2 else "r"
 
 
 def first_sentence(text: str) -> str:

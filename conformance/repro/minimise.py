@@ -31,7 +31,7 @@ def failure_of(proc: subprocess.CompletedProcess) -> str | None:
     if not lines:
         return None
     # What differs from run to run: the trial's folder, pids, ports, counts of bytes.
-    return re.sub(r"\d+", "N", re.sub(r"repro-\w+", "repro-X", lines[-1]))
+    return re.sub(r"\d+", "N", re.sub(r"/tmp/[^/\s'\"]+", "/tmp/X", lines[-1]))
 
 
 def run_script(text: str, schema_dir, timeout: float = 120, options=(),

@@ -20,8 +20,10 @@ def fail(expected, seen):
 
 
 class Run:
-    """One trial: its folder, and the processes it starts, each in a session of
-    its own so that close() kills its whole group, reaps it and removes the folder."""
+    """One trial: its folder (its path as long as the case's was, so a socket
+    path near the length limit stays as near), and the processes it starts,
+    each in a session of its own so that close() kills its whole group,
+    reaps it and removes the folder."""
 
     def __init__(self):
         self.pids, self.clients, self.tmp = [], [], tempfile.mkdtemp(prefix="repro-", dir="/tmp")
