@@ -33,7 +33,7 @@ def test_runs_once_on_destroy(shell):
     a = sh.command(f"destroy {obj}")
     assert_ok(a)
     assert CleanupRan("a") in a.typed_events, a.events
-    assert sh.quit() == 0
+    assert_equal(sh.quit(), 0, "the shell's exit status after quit")
     assert _ran(sh, "a") == 1, sh.events()
 
 
@@ -124,7 +124,7 @@ def test_all_destroy_events_before_ok(shell):
     assert cleanup_tags(d.typed_events) == ["p", "q", "r"], d.events
     after = sh.command("pid")
     assert not after.events, f"events after 'ok destroyed': {after.events}"
-    assert sh.quit() == 0
+    assert_equal(sh.quit(), 0, "the shell's exit status after quit")
     assert len(sh.events()) == 4, sh.events()
 
 
@@ -162,7 +162,7 @@ def test_cleanups_on_connected_proxy(shell, listener):
     assert_ok(d)
     assert cleanup_tags(d.typed_events) == ["a", "b"], d.events
     assert ln.connect().probe(), "the listener stopped serving"
-    assert sh.quit() == 0
+    assert_equal(sh.quit(), 0, "the shell's exit status after quit")
     assert _ran(sh, "a") == 1 and _ran(sh, "b") == 1, sh.events()
 
 
@@ -263,7 +263,7 @@ def test_connected_cleanups_survive_disconnect_incoming(shell, listener, peer, s
         assert not _tags(sh.events()), sh.events()
         x = sh.command(f"destroy {obj}")
         assert _tags(x.typed_events) == ["a", "b"], x.events
-        assert sh.quit() == 0
+        assert_equal(sh.quit(), 0, "the shell's exit status after quit")
         assert _tags(sh.events()) == ["a", "b"], sh.events()
     finally:
         suite.close()

@@ -82,7 +82,7 @@ def test_spawned_child_ends_when_served(child, evidence):
     status = c.wait_exit(timeout=10)
     lines = c.stdout_lines(settle=5)
     evidence.record("child_stdout", lines)
-    assert status == 0, f"the child exited with status {status}"
+    assert_equal(status, 0, "the child's exit status")
     assert "nothing to do" not in lines, \
         f"after serving its parent the child went on as a normal run: its stdout {lines}"
 
@@ -167,7 +167,7 @@ def test_ipcconnect_to_listener(impl, listener, procs, short_tmp, evidence):
         node.wait_line(impl.events["accepted"], 10)
     assert t.poll_exit() is None, f"the connector exited with {t.poll_exit()}"
     t.signal(signal.SIGTERM)
-    assert t.wait_exit(10) == 0
+    assert_equal(t.wait_exit(10), 0, "the program's exit status")
     assert_contains(node.connect().probe(), "probe", "the listener stopped serving")
 
 
@@ -179,7 +179,7 @@ def test_ipcconnect_zero(impl, procs, short_tmp, evidence):
         t.wait_line(r"^not connected$", 10)
         assert t.poll_exit() is None, f"-ipcconnect={address}: exited with {t.poll_exit()}"
         t.signal(signal.SIGTERM)
-        assert t.wait_exit(10) == 0
+        assert_equal(t.wait_exit(10), 0, "the program's exit status")
 
 
 # -- the shell ------------------------------------------------------------
@@ -273,7 +273,7 @@ def test_eof_is_quit(shell, evidence):
         assert_reaped(sh.transcript_events(), obj, pid, 0)
         assert_exits(pid, 10, f"(child {obj})")
         assert_not_zombie(pid, f"(child {obj})")
-    assert status == 0, f"the shell ended with {status} on end of input"
+    assert_equal(status, 0, "the shell's exit status at end of input")
 
 
 def _one_concurrent_child_reaped(sh, answer, name, status):

@@ -21,7 +21,7 @@ from ipc_conformance.harness.roles import SuiteClients
 from ipc_conformance.harness.shell_events import Disconnected
 from ipc_conformance.harness.unix_sockets import backlog
 from ipc_conformance.harness.verifiers import (assert_answer, assert_backlog, assert_contains,
-                                               assert_ok)
+                                               assert_equal, assert_ok)
 from ipc_conformance.harness.waits import WaitTimeout
 
 
@@ -123,7 +123,7 @@ def test_client_killed_mid_session(listener, procs, impl, peer):
                           p.init_interface, node.path], label="doomed client")
     doomed.wait_line("doomed", 20)
     doomed.signal(signal.SIGKILL)
-    assert doomed.wait_exit(10) == -signal.SIGKILL
+    assert_equal(doomed.wait_exit(10), -signal.SIGKILL, "the killed client's exit status")
     names = node.answered(lambda: _probe_all(peer, before + [node.connect()]),
                       "the clients after the kill")
     assert all("probe" in n for n in names), names
@@ -332,7 +332,7 @@ def _stop_with_clients(listener, sig):
     for c in clients:
         assert_contains(c.probe(), "probe", 'a probe')
     status = node.stop(sig, timeout=10)
-    assert status == 0, f"the listener exited with {status} on {sig.name}"
+    assert_equal(status, 0, f"the listener's exit status on {sig.name}")
     assert not os.path.lexists(node.path), f"the socket file {node.path} was left behind"
 
 

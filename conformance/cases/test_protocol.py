@@ -249,7 +249,7 @@ def test_unknown_method_ordinal(child, schemas, short_tmp, evidence):
     if schemas.proxy is not None:
         assert_contains(c.probe(), "probe", "the connection is no longer usable")
     c.close()
-    assert c.wait_exit(10) == 0
+    assert_equal(c.wait_exit(10), 0, "the child's exit status")
 
 
 @case("PROTO-011", "REQ-PROTO-5", roles=("child",))
@@ -265,7 +265,7 @@ def test_unknown_interface(child, schemas, short_tmp, evidence):
     if schemas.proxy is not None:
         assert_contains(c.probe(), "probe", "the connection is no longer usable")
     c.close()
-    assert c.wait_exit(10) == 0
+    assert_equal(c.wait_exit(10), 0, "the child's exit status")
 
 
 @case("PROTO-012", "REQ-PROTO-2", needs=("libmultiprocess",))

@@ -208,7 +208,7 @@ def test_close_with_objects_outstanding(child):
         client._held = (extra, echo)                     # kept until close
     c.call(hold_objects)
     c.close()
-    assert c.wait_exit(timeout=10) == 0
+    assert_equal(c.wait_exit(timeout=10), 0, "the child's exit status")
 
 
 @case("SHUT-012", "REQ-SHUT-5", roles=("shell",), conditions=("peer-dies",))

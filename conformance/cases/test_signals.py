@@ -66,7 +66,7 @@ def test_child_survives_sigint_repeated(child, evidence):
         _wait_count(c, n)
         assert_contains(c.probe(), "probe", f"no answer after SIGINT number {n}")
     c.close()
-    assert c.wait_exit(10) == 0
+    assert_equal(c.wait_exit(10), 0, "the child's exit status")
 
 
 def _wait_count(c, count):
@@ -93,7 +93,7 @@ def test_sigint_message_is_upstreams(child, evidence):
     if line != expected:
         evidence.non_strict(f"SIGINT noted as {line!r}, not upstream's {expected!r}")
     c.close()
-    assert c.wait_exit(10) == 0
+    assert_equal(c.wait_exit(10), 0, "the child's exit status")
 
 
 @case("SIG-004", "REQ-SIG-2", roles=("shell", "child"), needs=("libmultiprocess",))
@@ -110,7 +110,7 @@ def test_sigint_to_process_group(shell, impl, evidence):
     shell_alive = _probe_through(sh, kids)
     evidence.record("shell_survived_sigint", shell_alive)
     if shell_alive:
-        assert sh.quit() == 0
+        assert_equal(sh.quit(), 0, "the shell's exit status after quit")
         for obj, pid in kids:
             assert_reaped(sh.events(), obj, pid, 0)
     else:
@@ -186,7 +186,7 @@ def _listener_stop_case(listener, evidence, sig):
         assert_contains(client.probe(), "probe", 'a probe')
     assert os.path.exists(node.path)
     status = node.stop(sig, timeout=10)        # the bound: 10 s
-    assert status == 0, f"the listener exited with {status} on {signal.Signals(sig).name}"
+    assert_equal(status, 0, f"the listener's exit status on {signal.Signals(sig).name}")
     assert not os.path.lexists(node.path), f"{node.path} left behind"
 
 

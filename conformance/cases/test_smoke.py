@@ -1,6 +1,6 @@
 """One case per role that says in seconds whether a manifest is usable."""
 from ipc_conformance.conformance.case import case
-from ipc_conformance.harness.verifiers import assert_contains, assert_ok, assert_reaped
+from ipc_conformance.harness.verifiers import assert_contains, assert_equal, assert_ok, assert_reaped
 
 
 @case("PROTO-001", "REQ-PROTO-1", roles=("child",), needs=("libmultiprocess",), smoke=True)
@@ -26,4 +26,4 @@ def test_shell_spawns_and_destroys_the_probe_child(shell):
     a = sh.command(f"destroy {obj}")
     assert_ok(a)
     assert_reaped(a.typed_events, obj, pid, 0)
-    assert sh.quit() == 0
+    assert_equal(sh.quit(), 0, "the shell's exit status after quit")

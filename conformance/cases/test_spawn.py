@@ -7,8 +7,8 @@ import psutil
 
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.files import write_file
-from ipc_conformance.harness.verifiers import (assert_exits, assert_gone, assert_not_zombie,
-                                               assert_ok, assert_reaped)
+from ipc_conformance.harness.verifiers import (assert_equal, assert_exits, assert_gone,
+                                               assert_not_zombie, assert_ok, assert_reaped)
 
 
 @case("SPAWN-002", "REQ-SPAWN-1", roles=("shell",))
@@ -151,7 +151,7 @@ def test_quit_reaps_held_children(shell):
     """quit with two children held destroys both (reaped with status 0) before 'ok bye', then exit 0."""
     sh = shell()
     kids = [sh.spawn() for _ in range(2)]
-    assert sh.quit() == 0
+    assert_equal(sh.quit(), 0, "the shell's exit status after quit")
     for obj, pid in kids:
         assert_reaped(sh.events(), obj, pid, 0)
         assert_gone(pid)

@@ -20,24 +20,17 @@ def fail(expected, seen):
 
 
 class Run:
-    """One trial: its folder (its path as long as the case's was, so a socket
-    path near the length limit stays as near), and the processes it starts,
-    each in a session of its own so that close() kills its whole group,
-    reaps it and removes the folder."""
-
+    """A trial: its folder, and the processes it starts (in sessions close() kills)."""
     def __init__(self):
         self.pids, self.clients, self.tmp = [], [], tempfile.mkdtemp(prefix="repro-", dir="/tmp")
-
     def argv(self, role, **values):
         values = {**PROGRAMS, **values}
         return [re.sub(r"\{(\w+)\}", lambda m: str(values.get(m[1], m[0])), a) for a in ARGV[role]]
-
     def close(self):
-        procs = [psutil.Process(pid) for pid in self.pids if psutil.pid_exists(pid)]
         for pid in self.pids:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):      # ended and reaped already
                 os.killpg(pid, signal.SIGKILL)
-        psutil.wait_procs(procs, timeout=5)
+                os.waitpid(pid, 0)
         shutil.rmtree(self.tmp, ignore_errors=True)
 '''
 
@@ -63,21 +56,16 @@ def zombie(pid):
 
 LINES = r'''
 class Lines:
-    """A pipe's lines, read on a thread; ``wait`` blocks on a condition."""
-
+    """A pipe's lines, read on a thread as they come (the program never blocks on a full pipe)."""
     def __init__(self, pipe):
         self.lines, self.closed, self.cv = [], False, threading.Condition()
         threading.Thread(target=self._pump, args=(pipe,), daemon=True).start()
-
     def _pump(self, pipe):
-        for raw in iter(pipe.readline, b""):
+        for raw in itertools.chain(pipe, [None]):
             with self.cv:
-                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+                self.lines += [raw.decode(errors="replace").rstrip("\n")] if raw else []
+                self.closed = raw is None
                 self.cv.notify_all()
-        with self.cv:
-            self.closed = True
-            self.cv.notify_all()
-
     def wait(self, pattern, timeout, start=0):
         """The first line from ``start`` on that matches, None if none comes in time."""
         def found():
@@ -89,22 +77,20 @@ class Lines:
 
 SHELL = r'''
 class Answer:
+    """A command's answer: its result line, and the data and event lines before it."""
     def __init__(self, result, lines):
-        self.result, self.ok = result, result.startswith("ok")
+        self.result, self.ok, self.lines = result, result.startswith("ok"), lines
         self.events = [ln for ln in lines if ln.startswith("event ")]
-        self.data = [ln for ln in lines if ln and not ln.startswith("event ")]
-
     def pid(self, n=0):
         """The n-th pid the answer names (result line, then data lines)."""
-        return int(re.findall(r"\bpid=(\d+)", " ".join([self.result, *self.data]))[n])
+        data = [ln for ln in self.lines if ln and not ln.startswith("event ")]
+        return int(re.findall(r"\bpid=(\d+)", " ".join([self.result, *data]))[n])
 
 
 class Shell:
-    """The shell on a pty, linked into a folder of this trial beside the node,
-    which stands in for the children it spawns by name (dirname(argv0)/NAME)."""
-
-    def __init__(self, run, names=("probe-child",), env=None, bait=(), nofile=None, exe=None,
-                 datadir=None):
+    """The shell on a pty, linked into a folder of this trial beside the node, which
+    stands in for the children it spawns by name (dirname(argv0)/NAME)."""
+    def __init__(self, run, names=("probe-child",), env=None, exe=None, datadir=None, **spawn):
         self.exe = exe = exe or tempfile.mkdtemp(dir=run.tmp)
         datadir = datadir or run.tmp
         for name in (n for n in names if not os.path.exists(os.path.join(exe, n))):
@@ -114,12 +100,10 @@ class Shell:
         argv = run.argv("shell", shell=shell, datadir=datadir)
         env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "PYTHONUNBUFFERED"}
         self.p = pexpect.spawn(argv[0], argv[1:], cwd=datadir, env=env, encoding="utf-8",
-                               echo=False, codec_errors="replace",
-                               preexec_fn=(lambda: _bait(bait, nofile)) if bait else None)
+                               echo=False, codec_errors="replace", **spawn)
         self.p.delaybeforesend, self.pid, self.events, self.unread = None, self.p.pid, [], []
         run.pids.append(self.pid)
         self.read_to(re.escape(PROMPT), "the first prompt")
-
     def read_to(self, pattern, what, timeout=TIMEOUT):
         """Read up to ``pattern``: the lines before it (events noted)."""
         try:
@@ -131,13 +115,10 @@ class Shell:
         self.events += [ln for ln in lines if ln.startswith("event ")]
         self.unread += [ln for ln in lines if ln.startswith("event ")]
         return lines
-
-    def command(self, line, timeout=TIMEOUT):
-        """Send a command; its answer: result line, data lines and events."""
-        self.p.sendline(line)
-        return self.answer(line, timeout)
-
-    def answer(self, line, timeout=TIMEOUT):
+    def command(self, line, timeout=TIMEOUT, sent=False):
+        """Send ``line`` (unless sent before) and read its answer, then the next prompt."""
+        if not sent:
+            self.p.sendline(line)
         lines = self.read_to(r"(?m)^(?:%s)*((?:ok|error)\b[^\r\n]*)\r?\n" % re.escape(PROMPT),
                              f"an answer to {line!r}", timeout)
         result = self.p.match.group(1)
@@ -226,7 +207,7 @@ def wait_mark(run, timeout=TIMEOUT):
 
 SHELL_BAIT = r'''
 
-def _bait(fds, nofile):
+def bait(fds, nofile=None):
     """In the shell's process before its exec: inheritable descriptors it was
     not meant to pass on (and, with ``nofile``, that soft RLIMIT_NOFILE)."""
     if nofile:
@@ -241,7 +222,6 @@ SHELL_EXPECT = r'''
         while event not in self.unread:
             self.read_to(r"\r?\n", repr(event), timeout)
         self.unread.remove(event)
-
     def expect_event(self, pattern, timeout=TIMEOUT):
         """The first unread event line matching ``pattern``, read on until it comes."""
         while not (found := [e for e in self.unread if re.search(pattern, e)]):
@@ -262,19 +242,16 @@ SHELL_END = r'''
     def quit(self, timeout=TIMEOUT):
         self.p.sendline("quit")
         return self.wait_end(timeout, "quit")
-
     def wait_end(self, timeout=TIMEOUT, after="end of input"):
         """Read the shell's output to its end and reap it: its exit status
         (negative: the signal that ended it)."""
         self.read_to(pexpect.EOF, f"the end of the shell after {after}", timeout)
         self.p.wait()
         return -self.p.signalstatus if self.p.signalstatus else self.p.exitstatus
-
     def drain(self, timeout=TIMEOUT):
         """Read the shell's output to its end, if it ends within ``timeout``."""
         with contextlib.suppress(Failed, OSError, ValueError):
             self.read_to(pexpect.EOF, "the end of the shell", timeout)
-
     def alive(self):
         return self.p.isalive()
 '''
@@ -303,10 +280,8 @@ SS = r'''
 def backlog(path):
     """Clients waiting in the accept queue of the listener at ``path`` (ss)."""
     out = subprocess.run(["ss", "-xnlH"], capture_output=True, text=True, check=True).stdout
-    for f in (line.split() for line in out.splitlines()):
-        if len(f) >= 6 and f[4] == path:
-            return int(f[2])
-    fail(f"a listener at {path}", "nothing listens there")
+    queues = [int(f[2]) for f in map(str.split, out.splitlines()) if len(f) >= 6 and f[4] == path]
+    return queues[0] if queues else fail(f"a listener at {path}", "nothing listens there")
 '''
 
 SOCK = r'''
@@ -395,6 +370,30 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for name, path in PROGRAMS.items():
         parser.add_argument(f"--{name}", default=path, help=f"the {name} program ({path})")
+    PROGRAMS.update(vars(parser.parse_args()))
+    run = Run()
+    try:
+        steps(run)
+        print(f"PASS {CASE} against {IMPL}")
+    except Failed as e:
+        print(f"requirement {REQUIREMENT}\nFAIL {CASE} against {IMPL}: {e}")
+        return 1
+    finally:
+        run.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
+
+# main() of a case whose steps the case ran in a loop (a race tried N times): replayed up to
+# N times, to the first failure
+MAIN_TRIALS = r'''
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    for name, path in PROGRAMS.items():
+        parser.add_argument(f"--{name}", default=path, help=f"the {name} program ({path})")
     parser.add_argument("--trials", type=int, default=TRIALS,
                         help=f"replay up to N times, to the first failure ({TRIALS})")
     options = vars(parser.parse_args())
@@ -405,8 +404,8 @@ def main():
         try:
             steps(run)
         except Failed as e:
-            where = f" (trial {trial} of {trials})" if trials > 1 else ""
-            print(f"requirement {REQUIREMENT}\nFAIL {CASE} against {IMPL}{where}: {e}")
+            print(f"requirement {REQUIREMENT}\nFAIL {CASE} against {IMPL} (trial {trial} of "
+                  f"{trials}): {e}")
             return 1
         finally:
             run.close()

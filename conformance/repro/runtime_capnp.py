@@ -10,9 +10,7 @@ LOOP = None       # pycapnp's loop: main() runs it on this thread, steps() on an
 
 
 async def with_loop(run):
-    """steps() on a thread of its own while this one runs pycapnp's loop, then
-    the clients' capabilities released here, where they were made (one
-    destroyed on another thread aborts the process)."""
+    """steps() on a thread of its own; the clients released here (elsewhere, they abort)."""
     global LOOP
     LOOP = asyncio.get_running_loop()
     try:
@@ -23,10 +21,10 @@ async def with_loop(run):
 
 
 def rpc(fn, *args, what="an answer", timeout=TIMEOUT):
-    """``fn(*args)`` awaited on pycapnp's loop (a coroutine runs only where it is awaited)."""
+    """``fn(*args)`` awaited on pycapnp's loop; a timeout or an error is a failure."""
     try:
-        return asyncio.run_coroutine_threadsafe(
-            asyncio.wait_for(fn(*args), timeout), LOOP).result(timeout + 5)
+        return asyncio.run_coroutine_threadsafe(asyncio.wait_for(fn(*args), timeout),
+                                                LOOP).result(timeout + 5)
     except TimeoutError:
         fail(f"{what} within {timeout}s", "none")
     except capnp.KjException as e:
@@ -34,26 +32,21 @@ def rpc(fn, *args, what="an answer", timeout=TIMEOUT):
 
 
 class Client:
-    """A Cap'n Proto client of the implementation's Init on one socket."""
-
+    """A Cap'n Proto client of the implementation's Init on a connected socket."""
     def __init__(self, run, sock):
         self.caps = {}
         run.clients.append(self)
         rpc(self._connect, sock, what="a connection")
-
     async def _connect(self, sock):
         sock.setblocking(False)
         stream = await capnp.AsyncIoStream.create_connection(sock=sock)
         two_party = capnp.TwoPartyClient(stream)
         self.caps.update(stream=stream, rpc=two_party, init=two_party.bootstrap().cast_as(INIT))
-
     async def _probe(self):
         thread_map = (await self.caps["init"].construct()).threadMap
         return (await (await thread_map.makeThread("probe")).result.getName()).result
-
     def probe(self, timeout=TIMEOUT):
         return rpc(self._probe, what="an answer to construct/makeThread/getName", timeout=timeout)
-
     def disconnect(self):
         async def close():
             if "stream" in self.caps:       # closing twice is closing once
@@ -70,7 +63,6 @@ CLIENT_ECHO = r'''
             thread = (await thread_map.makeThread("suite")).result
             self.caps["ctx"] = PROXY.Context.new_message(thread=thread)
         return self.caps["ctx"]
-
     def echo(self, text, timeout=TIMEOUT):
         """``text`` through this client's Echo (made on first use): the answer."""
         async def go():
@@ -79,7 +71,6 @@ CLIENT_ECHO = r'''
                 self.caps["echo"] = (await self.caps["init"].makeEcho(ctx)).result
             return (await self.caps["echo"].echo(ctx, text)).result
         return rpc(go, what=f"an answer to echo {text[:40]!r}", timeout=timeout)
-
     def echo_after_destroy(self, timeout=TIMEOUT):
         """A fresh Echo, one call, Echo.destroy, then a call on the destroyed Echo:
         ("answered", text), or the error type and its first line."""
@@ -119,7 +110,6 @@ def connect_unix(run, path):
 CHILD = r'''
 class Child:
     """The node spawned over a socketpair with -ipcfd, this script its parent."""
-
     def __init__(self, run, env=None, connect=True, lines=False):
         self.sock, theirs = socket.socketpair()
         self.p = subprocess.Popen(run.argv("child", fd=theirs.fileno()), cwd=run.tmp,
@@ -131,7 +121,6 @@ class Child:
         self.pid = self.p.pid
         self.client = Client(run, self.sock) if connect else None
         self.probe = self.client and self.client.probe
-
     def disconnect(self):
         """Close this end of the socketpair, as destroying the Init proxy does."""
         if self.client:
@@ -157,18 +146,15 @@ WAIT_LINE = r'''
 
 LISTENER = r'''
 class Listener:
-    """The node listening on a unix socket."""
-
+    """The node listening on a unix socket; its ready line gives the address."""
     def __init__(self, run, address, datadir, extra_args=(), wait_ready=True):
         argv = run.argv("listener", address=address, datadir=datadir) + list(extra_args)
         self.p = subprocess.Popen(argv, cwd=datadir, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, start_new_session=True)
-        run.pids.append(self.p.pid)
-        self.pid = self.p.pid
-        self.out, self.err = Lines(self.p.stdout), Lines(self.p.stderr)
+        self.pid, self.out, self.err = self.p.pid, Lines(self.p.stdout), Lines(self.p.stderr)
+        run.pids.append(self.pid)
         if wait_ready and not self.line_within(READY):
             fail("the listener's ready line", f"none (stderr {self.err.lines[-3:]})")
-
     def line_within(self, pattern, timeout=TIMEOUT, start=0):
         """The first line matching ``pattern`` (None); the ready line gives the address."""
         line = self.out.wait(pattern, timeout, start)
@@ -176,7 +162,6 @@ class Listener:
             self.address = found.groupdict().get("address") or ""
             self.path = self.address.partition(":")[2]
         return line
-
     def raw_connect(self, timeout=TIMEOUT):
         """A blocking connect, bounded (SO_SNDTIMEO) while the accept queue is full."""
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -187,10 +172,8 @@ class Listener:
             fail(f"a connection to {self.path} within {timeout}s", "the accept queue stayed full")
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 0))
         return s
-
     def connect_client(self, run):
         return Client(run, self.raw_connect())
-
     def check_alive(self):
         """Still running: not exited, nor exiting (its end of a connection
         closes a moment before its exit shows, so the exit gets that moment)."""
@@ -214,14 +197,12 @@ def probe_all(clients, timeout=TIMEOUT):
 PROBES = r'''
 class Probes:
     """One probe sent on each of several clients at once, answered in any order."""
-
     def __init__(self, clients):
         self.clients, self.done = clients, set()
 
         async def start():
             return [asyncio.ensure_future(c._probe()) for c in clients]
         self.tasks = rpc(start)
-
     def check_answered(self, count, timeout=TIMEOUT, what=""):
         async def wait():
             while len(self.done) < count:
@@ -233,15 +214,12 @@ class Probes:
         rpc(wait, timeout=timeout + 5)
         if len(self.done) < count:
             fail(f"{what}: {count} of {len(self.tasks)} clients answered", len(self.done))
-
     def check_pending(self, count, what=""):
         if sum(not t.done() for t in self.tasks) != count:
             fail(f"{what}: {count} client(s) still unanswered",
                  sum(not t.done() for t in self.tasks))
-
     def served(self, i):
         return [c for c, t in zip(self.clients, self.tasks) if t in self.done][i]
-
     def check_all_answered(self, timeout=TIMEOUT, what=""):
         async def wait():
             await asyncio.gather(*self.tasks)

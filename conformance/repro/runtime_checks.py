@@ -140,9 +140,8 @@ def check_ids_grow(answers, what):
 ''',
     "backlog": r'''
 def check_backlog(path, count, why=""):
-    if backlog(path) != count:
-        fail(f"{count} client(s) in the accept queue of {path}" + (f" ({why})" if why else ""),
-             backlog(path))
+    if (seen := backlog(path)) != count:
+        fail(f"{count} client(s) in the accept queue of {path}" + (f" ({why})" if why else ""), seen)
 ''',
     "fds_at_most": r'''
 def count_fds(pid):

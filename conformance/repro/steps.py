@@ -139,9 +139,8 @@ class StepRenderer:
         env = dict(s.get("env") or {})
         if s.get("bait_fds"):
             self.blocks.add("SHELL_BAIT")
-            args.append(f"bait={self.lit(s['bait_fds'])}")
-            if env.get("IPC_BAIT_NOFILE"):
-                args.append(f"nofile={int(env['IPC_BAIT_NOFILE'])}")
+            nofile = f", {int(env['IPC_BAIT_NOFILE'])}" if env.get("IPC_BAIT_NOFILE") else ""
+            args.append(f"preexec_fn=lambda: bait({self.lit(s['bait_fds'])}{nofile})")
         mode = s.get("probe_mode", "serve")
         if mode in _STAND_INS:
             block, program = _STAND_INS[mode]
@@ -162,8 +161,8 @@ class StepRenderer:
 
     def op_shell_command(self, s):
         if s.get("background"):          # sent from a thread: its answer is read later
-            self.pending[s["out"]] = (f"{s['out']} = {s['on']}.answer({self.text(s['line'])}"
-                                      f"{self._timeout(s, 20)})", s["on"])
+            self.pending[s["out"]] = (f"{s['out']} = {s['on']}.command({self.text(s['line'])}"
+                                      f"{self._timeout(s, 20)}, sent=True)", s["on"])
             return f"{s['on']}.p.sendline({self.text(s['line'])})  # answered below"
         call = f"{s['on']}.command({self.text(s['line'])}{self._timeout(s, 20)})"
         pids, res = [], s.get("result") or {}
