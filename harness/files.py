@@ -82,6 +82,18 @@ def assert_file(path: str, kind: str, *, content: str | None = None, link_to: st
     trace.check("file", True, seen=None, **args)
 
 
+def assert_no_file(path: str, what: str = ""):
+    """Nothing at ``path``, not even a dangling symlink: what a failed or
+    stopped listener must leave where its socket was."""
+    expected = f"nothing at {path}" + (f" ({what})" if what else "")
+    args = dict(path=path, what=what, expected=expected)
+    if os.path.lexists(path):
+        message = f"expected {expected}, seen a file there (mode {oct(os.lstat(path).st_mode)})"
+        trace.check("no_file", False, seen=message, **args)
+        raise AssertionError(message)
+    trace.check("no_file", True, seen=None, **args)
+
+
 def _fail(message, args):
     trace.check("file", False, seen=message, **args)
     raise AssertionError(message)

@@ -164,16 +164,16 @@ def assert_events(events, expected, what: str = ""):
 
 
 def assert_equal(seen, expected, what: str):
-    """``seen`` (what a traced step gave) equals ``expected``."""
-    args = dict(of=trace.step_giving(seen), what=what, expected=expected)
+    """``seen`` (what a traced step gave, or an item of it) equals ``expected``."""
+    args = dict(of=trace.step_giving(seen) or trace.step_giving_item(seen), what=what, expected=expected)
     if seen != expected:
         _fail("equal", f"{what}: expected {expected!r}, seen {seen!r}", **args)
     _pass("equal", **args)
 
 
 def assert_contains(seen, part: str, what: str):
-    """``part`` is in ``seen`` (a text a traced step gave: a probe's answer)."""
-    args = dict(of=trace.step_giving(seen), what=what, part=part,
+    """``part`` is in ``seen`` (a text a traced step gave, or an item of it: a probe's answer)."""
+    args = dict(of=trace.step_giving(seen) or trace.step_giving_item(seen), what=what, part=part,
                 expected=f"a text containing {part!r}")
     if seen is None or part not in seen:
         _fail("contains", f"{what}: expected a text containing {part!r}, seen {seen!r}", **args)

@@ -8,16 +8,17 @@ class with other words is a NON-STRICT pass, a wrong class a failure."""
 import os
 import re
 import socket
-import stat
 
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.capnp_peer import Client
-from ipc_conformance.harness.files import (assert_file, listening_socket, make_dir, remove_dir,
-                                           stale_socket, symlink, write_file)
+from ipc_conformance.harness.files import (assert_file, assert_no_file, listening_socket,
+                                           make_dir, remove_dir, stale_socket, symlink,
+                                           write_file)
 from ipc_conformance.harness.processes import ImplementationCrashed
 
 from ipc_conformance.harness.verifiers import (assert_answer, assert_backlog, assert_contains,
-                                               assert_equal, assert_error, assert_ok)
+                                               assert_equal, assert_error, assert_not_equal,
+                                               assert_ok)
 
 MISSING_PATH = ("Missing unix socket path before socket options; "
                 "use unix::<options> for the default path")
@@ -79,7 +80,7 @@ def _probe_path(peer, schemas, path):
 def _listening(sh, address, path):
     a = sh.command(f"listen {address}")
     assert_answer(a, f"ok listening unix:{path}", f"listen {address}: {a.result}")
-    assert stat.S_ISSOCK(os.lstat(path).st_mode), f"no socket at {path}"
+    assert_file(path, "socket")
 
 
 def _stale_socket(path):
@@ -108,7 +109,7 @@ def test_unix_is_the_default_socket(listener, short_tmp):
     node = listener(address="unix")
     expected = os.path.join(short_tmp, node.impl.roles["listener"].default_socket)
     assert node.path == expected, f"announced {node.address}, expected unix:{expected}"
-    assert stat.S_ISSOCK(os.lstat(expected).st_mode)
+    assert_file(expected, "socket")
     assert_contains(node.connect().probe(), "probe", 'a probe')
 
 
@@ -122,7 +123,7 @@ def test_relative_path_is_under_the_datadir(procs, impl, peer, schemas, short_tm
     m = node.wait_line(impl.roles["listener"].ready_pattern, 20)
     expected = os.path.join(datadir, "rel.sock")
     assert m.groupdict().get("address", f"unix:{expected}") == f"unix:{expected}", m.group(0)
-    assert not os.path.lexists(os.path.join(short_tmp, "rel.sock")), "bound under the working directory"
+    assert_no_file(os.path.join(short_tmp, "rel.sock"), "a relative address bound under the working directory")
     assert_contains(_probe_path(peer, schemas, expected), "probe", 'a probe')
 
 
@@ -199,7 +200,7 @@ def test_empty_options(shell, short_tmp, evidence):
                                         f"unix:{p}:,max-connections=1",
                                         f"unix:{p}:max-connections=1,,max-connections=2")]
     _check_errors(sh, "listen", rows, evidence)
-    assert not os.path.lexists(p), f"a failed listen left {p}"
+    assert_no_file(p, "after the failed listen")
     # No options: "unix::" is the path ":" under the datadir, and a trailing
     # ':' stays in the path.
     _listening(sh, "unix::", os.path.join(sh.datadir, ":"))
@@ -214,7 +215,7 @@ def test_max_connections_without_value(shell, short_tmp, evidence):
     rows = [(a, MISSING_VALUE) for a in (f"unix:{p}:max-connections=", "unix::max-connections=",
                                          f"unix:{p}:max-connections,max-connections=1")]
     _check_errors(sh, "listen", rows, evidence)
-    assert not os.path.lexists(p), f"a failed listen left {p}"
+    assert_no_file(p, "after the failed listen")
     # Text after the last ':' with no '=' and no ',' is no option.
     _listening(sh, "unix::max-connections", os.path.join(sh.datadir, ":max-connections"))
     _listening(sh, f"unix:{p}:max-connections", f"{p}:max-connections")
@@ -230,7 +231,7 @@ def test_invalid_max_connections_values(shell, short_tmp, evidence):
             for v in ("-1", "two", "1.5", "0x10", "+3", "1=2", "-",
                       "-9223372036854775808", "9223372036854775808")]
     _check_errors(sh, "listen", rows, evidence)
-    assert not os.path.lexists(p), f"a failed listen left {p}"
+    assert_no_file(p, "after the failed listen")
     for i, v in enumerate(("2147483647", "9223372036854775807")):
         _listening(sh, f"unix:{short_tmp}/big{i}.sock:max-connections={v}", f"{short_tmp}/big{i}.sock")
 
@@ -265,7 +266,7 @@ def test_node_bind_errors(listener, short_tmp, evidence):
         if status < 0:
             raise ImplementationCrashed(f"-ipcbind={address}: killed by signal {-status}",
                                         stderr=node.stderr_text())
-        assert status != 0, f"-ipcbind={address} exited 0"
+        assert_not_equal(status, 0, f"the exit status with -ipcbind={address}")
         if node.line_within("^" + re.escape(f"Error: {message}") + "$", 10,
                             stream="stderr") is None:
             text = node.stderr_text()
@@ -289,7 +290,7 @@ def test_sun_path_limit_at_the_byte(shell, peer, schemas, short_tmp, evidence):
     _listening(sh, f"unix:{ok_path}", ok_path)
     assert_contains(_probe_path(peer, schemas, ok_path), "probe", 'a probe')
     _check_errors(sh, "listen", [(f"unix:{long_path}", _too_long(long_path))], evidence)
-    assert not os.path.lexists(long_path)
+    assert_no_file(long_path)
 
 
 @case("ADDR-013", "REQ-ADDR-10", roles=("shell",), conditions=("at-limit",))
@@ -394,7 +395,7 @@ def test_connect_auto_without_a_node_is_null(shell, impl):
     """connect auto answers 'ok null' when the default socket is missing and when it refuses (stale)."""
     sh = shell()
     path = os.path.join(sh.datadir, impl.roles["listener"].default_socket)
-    assert not os.path.lexists(path)
+    assert_no_file(path)
     assert_answer(sh.command("connect auto"), "ok null", "connect auto, no socket file")
     _stale_socket(path)
     assert_answer(sh.command("connect auto"), "ok null", "connect auto, a socket nobody listens on")
@@ -447,7 +448,7 @@ def test_connect_reports_the_resolved_address(shell, listener, impl):
         assert_ok(a, f"connect {address}: {a.result}")
         assert a.words[3:] == [f"address=unix:{full}"], f"connect {address}: {a.result}"
         assert_ok(sh.command(f"probe {a.words[2]}"))
-    assert node.alive()
+    node.assert_alive()
 
 
 @case("ADDR-024", "REQ-ADDR-2", roles=("shell",))
@@ -460,7 +461,7 @@ def test_shell_listens_on_its_own_default_socket(shell, impl):
     expected = os.path.join(sh.datadir, f"{name}.sock")
     a = sh.command("listen unix")
     assert_answer(a, f"ok listening unix:{expected}", f"listen unix: {a.result!r}, expected unix:{expected}")
-    assert stat.S_ISSOCK(os.lstat(expected).st_mode), f"no socket at {expected}"
+    assert_file(expected, "socket")
 
 
 @case("ADDR-025", "REQ-ADDR-9", roles=("shell", "listener"))

@@ -119,7 +119,7 @@ def test_all_destroy_events_before_ok(shell):
     obj, pid = sh.spawn()
     _register(sh, obj, "p", "q", "r")
     d = sh.command(f"destroy {obj}")
-    assert d.ok and d.result == f"ok destroyed {obj}", d.result
+    assert_answer(d, f"ok destroyed {obj}")
     assert_reaped(d.typed_events, obj, pid, 0)
     assert cleanup_tags(d.typed_events) == ["p", "q", "r"], d.events
     after = sh.command("pid")
@@ -133,7 +133,7 @@ def test_echo_destroy_cleans_up_before_reply(listener, impl, evidence):
     """Echo.destroy's server-side cleanup (the `Echo destroyed` line) is written before the reply reaches the client."""
     ln = listener()
     client = ln.connect()
-    assert client.echo("before") == "before"
+    assert_equal(client.echo("before"), "before", "an echo")
     start = ln.line_count()
     client.call(lambda c: c.destroy_echo())
     # Freeze the listener the moment the reply is here: a line written
@@ -146,7 +146,7 @@ def test_echo_destroy_cleans_up_before_reply(listener, impl, evidence):
         os.kill(ln.pid, signal.SIGCONT)
     evidence.record("listener_lines", ln.stdout_lines()[start:])
     assert m is not None, "the Echo destroyed line was not written before destroy replied"
-    assert client.probe(), "the listener stopped answering after Echo.destroy"
+    assert_contains(client.probe(), "probe", "a probe after Echo.destroy")
 
 
 @case("CLEAN-010", "REQ-CLEAN-1", roles=("shell", "listener"), conditions=("combined",))
@@ -250,7 +250,7 @@ def test_connected_cleanups_survive_disconnect_incoming(shell, listener, peer, s
     obj = sh.connect(ln.address)
     for tag in ("a", "b"):
         r = sh.command(f"cleanup {obj} {tag}")
-        assert r.ok and r.result == f"ok cleanup {tag}", r.result
+        assert_answer(r, f"ok cleanup {tag}")
     suite = SuiteClients(peer, schemas)
     try:
         for c in [suite.connect(path) for _ in range(2)]:

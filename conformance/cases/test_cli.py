@@ -9,8 +9,8 @@ from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.files import write_file
 from ipc_conformance.harness.verifiers import (assert_answer, assert_contains, assert_equal,
                                                assert_exit_status, assert_exits, assert_ids_grow,
-                                               assert_not_zombie, assert_ok, assert_reaped,
-                                               assert_stderr_contains)
+                                               assert_not_equal, assert_not_zombie, assert_ok,
+                                               assert_reaped, assert_stderr_contains)
 
 BAD_IPCFD = ("abc", "1.5", "", "99999999999", "0x10", " 3")
 
@@ -64,7 +64,7 @@ def test_ipcfd_at_the_32_bit_bounds(impl, procs, evidence):
         status, out, err = run[:3]
         evidence.append("runs", {"ipcfd": text, "in_range": in_range, "status": status,
                                  "stdout": out, "stderr": err})
-        assert status != 0, f"-ipcfd {text}: exit status 0"
+        assert_not_equal(status, 0, f"the exit status with -ipcfd {text}")
         invalid = f"Invalid -ipcfd number '{text}'"
         if in_range:
             assert not any("Invalid -ipcfd number" in line for line in err), \
@@ -97,7 +97,7 @@ def test_ipcfd_not_a_socket(impl, procs, evidence):
         runs = _run_nodes(procs, [impl.argv("child", fd=text) for text in texts], pass_fds=(fd,))
         for text, (status, out, err, _) in zip(texts, runs):
             evidence.append("runs", {"ipcfd": text, "status": status, "stdout": out, "stderr": err})
-            assert status != 0, f"-ipcfd {text}: exit status 0"
+            assert_not_equal(status, 0, f"the exit status with -ipcfd {text}")
             assert len(err) == 1, f"-ipcfd {text}: expected one error line on stderr, got {err}"
 
 
@@ -145,7 +145,7 @@ def test_bind_error(listener, short_tmp, evidence):
     status = node.wait_exit(10)
     err = [l for l in node.stderr_lines(settle=5) if l.strip()]
     evidence.record("run", {"status": status, "stdout": node.stdout_lines(), "stderr": err})
-    assert status != 0, "the node bound under a regular file and exited 0"
+    assert_not_equal(status, 0, "the exit status of a bind under a regular file")
     assert err, "nothing on stderr"
     assert not any(l.startswith("listening on") for l in node.stdout_lines())
     if status != 1 or not err[0].startswith("Error: "):

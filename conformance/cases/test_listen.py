@@ -14,6 +14,7 @@ import sys
 import capnp
 
 from ipc_conformance.conformance.case import case
+from ipc_conformance.harness.files import assert_no_file
 from ipc_conformance.harness import programs
 from ipc_conformance.harness.capnp_peer import Client, SuiteServer, kj_type
 from ipc_conformance.harness.probes import Probes, probe_all
@@ -92,7 +93,9 @@ def test_twenty_concurrent_clients(listener, peer, short_tmp):
     node = listener(address=f"unix:{short_tmp}/many.sock:max-connections=32")
     clients = [node.connect() for _ in range(20)]
     names = _probe_all(peer, clients)
-    assert len(names) == 20 and all("probe" in n for n in names), names
+    assert len(names) == 20, names
+    for name in names:
+        assert_contains(name, "probe", "a probe of every client at once")
     assert_backlog(node.path, 0)
     node.assert_alive()
 
@@ -102,8 +105,9 @@ def test_client_leaving_mid_session(listener, peer):
     """A client that leaves holding an Echo does not disturb the others, which keep answering."""
     node = listener()
     clients = [node.connect() for _ in range(4)]
-    assert all("probe" in n for n in _probe_all(peer, clients))
-    assert clients[1].echo("held") == "held"
+    for name in _probe_all(peer, clients):
+        assert_contains(name, "probe", "a probe of every client at once")
+    assert_equal(clients[1].echo("held"), "held", "an echo on the held client")
     clients[1].close()
     for c in clients[:1] + clients[2:]:
         assert node.answered(lambda: c.echo("still here"), "a remaining client") == "still here"
@@ -153,7 +157,8 @@ def test_default_limit_is_sixteen(listener, peer):
     """Without options the listener serves 16 clients; the 17th waits in the backlog until one leaves."""
     node = listener()
     clients = [node.connect() for _ in range(16)]
-    assert all("probe" in n for n in _probe_all(peer, clients))
+    for name in _probe_all(peer, clients):
+        assert_contains(name, "probe", "a probe of every client at once")
     seventeenth = node.connect()
     _assert_waiting(node, 1, clients[0])
     clients[5].close()
@@ -333,7 +338,7 @@ def _stop_with_clients(listener, sig):
         assert_contains(c.probe(), "probe", 'a probe')
     status = node.stop(sig, timeout=10)
     assert_equal(status, 0, f"the listener's exit status on {sig.name}")
-    assert not os.path.lexists(node.path), f"the socket file {node.path} was left behind"
+    assert_no_file(node.path, "the socket file, after the listener stopped")
 
 
 @case("LISTEN-014", "REQ-LISTEN-9", roles=("listener",), needs=("libmultiprocess",))
@@ -436,7 +441,7 @@ def test_disconnect_incoming_at_the_limit(shell, peer, schemas, short_tmp):
     sh = shell()
     path = f"{short_tmp}/one.sock"
     a = sh.command(f"listen unix:{path}:max-connections=1")
-    assert a.ok and a.result == f"ok listening unix:{path}", a.result
+    assert_answer(a, f"ok listening unix:{path}")
     suite = SuiteClients(peer, schemas)
     try:
         served = suite.connect(path)
@@ -604,5 +609,5 @@ def test_max_connections_zero_is_no_limit(listener, short_tmp):
         except WaitTimeout:
             raise AssertionError(f"client {i + 1} of 20, all still connected, got no answer within 10 s: "
                                  f"max-connections=0 limited the listener") from None
-        assert "probe" in name, f"client {i + 1}: {name!r}"
+        assert_contains(name, "probe", f"client {i + 1}")
     node.assert_alive()

@@ -10,9 +10,9 @@ import time
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.capnp_peer import Client
 from ipc_conformance.harness.shell_events import Reaped, reaped_of
-from ipc_conformance.harness.verifiers import (assert_answer, assert_equal, assert_error,
-                                               assert_ok)
-from ipc_conformance.harness.waits import WaitTimeout, wait_pid_exit
+from ipc_conformance.harness.verifiers import (assert_answer, assert_contains, assert_equal,
+                                               assert_error, assert_exits, assert_ok)
+from ipc_conformance.harness.waits import WaitTimeout
 
 SIGPIPE_STATUS = -signal.SIGPIPE
 
@@ -54,7 +54,7 @@ def test_client_close_seen_by_listener(listener, impl):
     start = ln.line_count()
     client.close()
     ln.wait_line(impl.events["closed"], 5, start=start)
-    assert ln.alive()
+    ln.assert_alive()
 
 
 @case("SHUT-003", "REQ-SHUT-2", roles=("child",))
@@ -81,8 +81,8 @@ def test_half_close_on_listener(listener, impl, peer, schemas):
         sock.shutdown(socket.SHUT_WR)
         ln.wait_line(impl.events["closed"], 10, start=start)
         other = ln.connect()
-        assert other.probe(), "the listener no longer answers after a half-close"
-        assert ln.alive()
+        assert_contains(other.probe(), "probe", "a probe of another client after a half-close")
+        ln.assert_alive()
     finally:
         peer.run(half.close)
         sock.close()
@@ -117,9 +117,9 @@ def test_echo_in_flight_when_child_killed(shell):
     sh.wait_mark(pid, "stalled", 10)
     os.kill(pid, signal.SIGKILL)
     a = pending.result(BACKGROUND_BOUND + 10)   # the command's own bound decides: TIMEOUT
-    assert not a.ok and a.result.startswith("error disconnected"), a.result
+    assert_error(a, "error disconnected")
     again = sh.command(f"echo {obj} again", timeout=5)
-    assert not again.ok and again.result.startswith("error disconnected"), again.result
+    assert_error(again, "error disconnected")
 
 
 @case("SHUT-007", "REQ-SHUT-3", roles=("shell", "listener"), conditions=("peer-dies",))
@@ -132,7 +132,7 @@ def test_connected_peer_killed(shell, listener):
     ln.signal(signal.SIGKILL)
     sh.expect_disconnected(obj, 10)
     p = sh.command(f"probe {obj}", timeout=5)
-    assert not p.ok and p.result.startswith("error disconnected"), p.result
+    assert_error(p, "error disconnected")
 
 
 @case("SHUT-008", "REQ-SHUT-4", roles=("shell",))
@@ -143,7 +143,7 @@ def test_destroyed_proxy_gives_clear_error(shell):
     assert_ok(sh.command(f"destroy {obj}"))
     for line in (f"probe {obj}", f"echo {obj} hi", f"destroy {obj}", f"cleanup {obj} t"):
         a = sh.command(line, timeout=5)
-        assert not a.ok and a.result.startswith("error not-found"), (line, a.result)
+        assert_error(a, "error not-found", line)
     assert_ok(sh.command("pid"))
 
 
@@ -191,7 +191,7 @@ def test_shell_writing_to_deaf_child(shell, evidence):
     assert_ok(sh.command("pid"), "the shell answering after it")
     assert_equal(sh.alive(), True, "the shell alive after writing to the deaf child")
     assert_ok(sh.command(f"destroy {obj}", timeout=15), "destroy")
-    assert wait_pid_exit(pid, 10)
+    assert_exits(pid, 10, "(the child)")
 
 
 @case("SHUT-011", "REQ-SHUT-6", roles=("child",), needs=("echo",))
@@ -218,7 +218,7 @@ def test_destroy_after_child_already_gone(shell):
     obj, pid = sh.spawn()
     assert_ok(sh.command(f"probe {obj}"))
     os.kill(pid, signal.SIGKILL)
-    assert wait_pid_exit(pid, 10)
+    assert_exits(pid, 10, "(the child)")
     a = sh.command(f"destroy {obj}", timeout=15)
     assert_ok(a)
     reaped = reaped_of(sh.events(), obj)
@@ -249,6 +249,8 @@ def test_call_after_server_drop_fails_at_once_seventy_times(shell, peer, schemas
             assert_ok(sh.command(f"probe {obj}"), f"trial {i}")
             assert peer.run(server.drop_connections) == 1, f"trial {i}"
             p = sh.command(f"probe {obj}", timeout=5)
+            # a bare assert on purpose: the drop above is the suite's own server's
+            # (peer.run), which a reproducer does not replay, so it must not check this
             assert not p.ok and p.result.startswith("error disconnected"), f"trial {i}: {p.result}"
             d = sh.command(f"destroy {obj}")
             assert_ok(d, f"trial {i}: {d.result}")

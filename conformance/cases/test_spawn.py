@@ -7,8 +7,9 @@ import psutil
 
 from ipc_conformance.conformance.case import case
 from ipc_conformance.harness.files import write_file
-from ipc_conformance.harness.verifiers import (assert_equal, assert_exits, assert_gone,
-                                               assert_not_zombie, assert_ok, assert_reaped)
+from ipc_conformance.harness.verifiers import (assert_answer, assert_equal, assert_error,
+                                               assert_exits, assert_gone, assert_not_zombie,
+                                               assert_ok, assert_reaped)
 
 
 @case("SPAWN-002", "REQ-SPAWN-1", roles=("shell",))
@@ -127,7 +128,7 @@ def test_call_on_dead_child_fails_at_once(shell):
     os.kill(pid, signal.SIGKILL)
     sh.expect_disconnected(obj, 10)
     a = sh.command(f"probe {obj}", timeout=10)
-    assert not a.ok and a.result.startswith("error disconnected"), a.result
+    assert_error(a, "error disconnected")
 
 
 @case("SPAWN-012", "REQ-SPAWN-7", roles=("shell",), conditions=("peer-dies",))
@@ -214,5 +215,5 @@ def test_spawned_children_are_listed(shell):
     b_obj, b_pid = sh.spawn()
     sh.command(f"destroy {a_obj}")
     a = sh.command("list")
-    assert a.ok and a.result == "ok list 1", a.result
+    assert_answer(a, "ok list 1")
     assert a.data == [f"held {b_obj} spawned pid={b_pid} state=live"], a.data

@@ -158,12 +158,19 @@ def check_file(path, kind, content=None, link_to=None, what=""):
         + (f" linking to {link_to}" if link_to else "")
     if not os.path.lexists(path):
         fail(want, "it missing")
-    test = {"regular": stat.S_ISREG, "socket": stat.S_ISSOCK, "symlink": stat.S_ISLNK}[kind]
+    test = {"regular": stat.S_ISREG, "socket": stat.S_ISSOCK, "symlink": stat.S_ISLNK,
+            "directory": stat.S_ISDIR}[kind]
     if not test(os.lstat(path).st_mode):
         fail(want, f"another kind of file (mode {oct(os.lstat(path).st_mode)})")
     if content is not None and open(path).read() != content:
         fail(want, f"it holding {open(path).read()!r}")
     if link_to is not None and os.readlink(path) != link_to:
         fail(want, f"it linking to {os.readlink(path)}")
+''',
+    "no_file": r'''
+def check_no_file(path, what=""):
+    if os.path.lexists(path):
+        fail(f"nothing at {path}" + (f" ({what})" if what else ""),
+             f"a file there (mode {oct(os.lstat(path).st_mode)})")
 ''',
 }

@@ -503,6 +503,8 @@ class StepRenderer:
                            if s.get(k) is not None)
             return (f"check_file({self.lit(s['path'])}, {s['kind']!r}{opts}"
                     + (f", what={what})" if s.get("what") else ")"))
+        if name == "no_file":
+            return f"check_no_file({self.lit(s['path'])}" + (f", {what})" if s.get("what") else ")")
         self.unreplayed.append(f"check {name}")
         return [f"# not replayed: the check {name} (expected {s.get('expected')!r})"]
 
