@@ -116,14 +116,18 @@ class Shell:
         self.unread += [ln for ln in lines if ln.startswith("event ")]
         return lines
     def command(self, line, timeout=TIMEOUT, sent=False):
-        """Send ``line`` (unless sent before) and read its answer, then the next prompt."""
+        """Send ``line`` (unless sent before) and read its answer up to the next prompt:
+        the result line and the lines before it."""
         if not sent:
             self.p.sendline(line)
         lines = self.read_to(r"(?m)^(?:%s)*((?:ok|error)\b[^\r\n]*)\r?\n" % re.escape(PROMPT),
                              f"an answer to {line!r}", timeout)
         result = self.p.match.group(1)
         self.read_to(re.escape(PROMPT), f"the prompt after {result!r}", timeout)
-        return Answer(result, lines)
+        return result, lines
+    def answer(self, line, timeout=TIMEOUT, sent=False):
+        """A command's answer, for the checks."""
+        return Answer(*self.command(line, timeout, sent))
 '''
 
 STALL_CHILD = r'''
@@ -277,11 +281,13 @@ def listening_socket(path):
 '''
 
 SS = r'''
-def backlog(path):
-    """Clients waiting in the accept queue of the listener at ``path`` (ss)."""
+def check_backlog(path, count, why=""):
+    """``count`` clients waiting in the accept queue of the listener at ``path`` (ss)."""
     out = subprocess.run(["ss", "-xnlH"], capture_output=True, text=True, check=True).stdout
     queues = [int(f[2]) for f in map(str.split, out.splitlines()) if len(f) >= 6 and f[4] == path]
-    return queues[0] if queues else fail(f"a listener at {path}", "nothing listens there")
+    if queues != [count]:
+        fail(f"{count} client(s) in the accept queue of {path}" + (f" ({why})" if why else ""),
+             queues[0] if queues else "nothing listening there")
 '''
 
 SOCK = r'''

@@ -161,7 +161,7 @@ class StepRenderer:
 
     def op_shell_command(self, s):
         if s.get("background"):          # sent from a thread: its answer is read later
-            self.pending[s["out"]] = (f"{s['out']} = {s['on']}.command({self.text(s['line'])}"
+            self.pending[s["out"]] = (f"{s['out']} = {s['on']}.answer({self.text(s['line'])}"
                                       f"{self._timeout(s, 20)}, sent=True)", s["on"])
             return f"{s['on']}.p.sendline({self.text(s['line'])})  # answered below"
         call = f"{s['on']}.command({self.text(s['line'])}{self._timeout(s, 20)})"
@@ -173,7 +173,7 @@ class StepRenderer:
                 self.pid_expr[name] = name
                 pids.append(f"{name} = {s['out']}.pid({n or ''})")
         used = s["out"] in self.used_answers or pids
-        return [f"{s['out']} = {call}" if used else call] + pids
+        return [f"{s['out']} = {call.replace('.command(', '.answer(', 1)}" if used else call] + pids
 
     def op_shell_wait_mark(self, s):
         if self.standin.get(s.get("on")) in ("stall", "deaf"):
@@ -573,6 +573,6 @@ def _unused_names_dropped(body: list[str]) -> list[str]:
         if not used:
             if re.fullmatch(r"\w+\.pid\(\d*\)", m.group(2)):
                 del out[i]
-            elif re.match(r"[a-z]\d+$", name) and "(" in m.group(2):
-                out[i] = m.group(2)
+            elif re.match(r"[a-z]\d+$", name) and "(" in m.group(2):     # a shell's answer unread:
+                out[i] = re.sub(r"^(\w+)\.answer\(", r"\1.command(", m.group(2))   # its command
     return out
