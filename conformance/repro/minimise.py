@@ -87,7 +87,7 @@ def ddmin(units: list[int], reproduces, budget: int = 40) -> list[int]:
 
 
 def minimal_drop(render, count: int, out, schema_dir, *, log=print, budget: int = 24,
-                 checks=(), control=None) -> list[int]:
+                 checks=(), control=None, keep=()) -> list[int]:
     """The steps (indices 0..count-1; the last is the failing one) to drop.
     ``render(drop)`` gives the script without those steps. ``checks``: the
     indices of checks that held; the first trial drops them all at once (a
@@ -96,7 +96,10 @@ def minimal_drop(render, count: int, out, schema_dir, *, log=print, budget: int 
     script at a right implementation (the reference's programs); a trial
     counts only if the script still passes with them, so that minimising
     never drops the set-up that makes the check mean something (without the
-    file at the bind path, "listen answers an error" fails everywhere)."""
+    file at the bind path, "listen answers an error" fails everywhere).
+    ``keep``: steps never dropped, the waits that order what follows (a child
+    started before its /proc is read): without one a script still fails most
+    times, but by luck of timing, which ddmin cannot see."""
     name = Path(out).name if out else "repro.py"
 
     def run(text, options=()):
@@ -110,7 +113,8 @@ def minimal_drop(render, count: int, out, schema_dir, *, log=print, budget: int 
         log("the full reproducer does not fail: nothing dropped")
         return []
     last = count - 1
-    optional = list(range(last))
+    optional = [i for i in range(last) if i not in set(keep)]
+    droppable = set(optional)
 
     def passes_control(text, tries=1):
         return any(run(text, options=control(text)).returncode == 0
@@ -122,7 +126,7 @@ def minimal_drop(render, count: int, out, schema_dir, *, log=print, budget: int 
     accepted = []                   # the step sets that reproduced, smaller and smaller
 
     def reproduces(kept):
-        text = render(sorted(set(range(last)) - set(kept)))
+        text = render(sorted(droppable - set(kept)))
         if failure_of(run(text)) != original:
             return False
         if control is None or passes_control(text):
@@ -133,14 +137,14 @@ def minimal_drop(render, count: int, out, schema_dir, *, log=print, budget: int 
     if len(without_checks) < len(optional) and reproduces(without_checks):
         optional, budget = without_checks, budget - 1
     kept = ddmin(optional, reproduces, budget) if optional else []
-    drop = sorted(set(range(last)) - set(kept))
+    drop = sorted(droppable - set(kept))
     if drop and control is not None:
         # A trial passed the control once; a set-up that only sometimes makes the
         # check hold on a right implementation (a probe that waited for an accept,
         # dropped) passes once by luck. Keep the smallest set found on the way
         # that passes twice in a row (of the last five).
         candidates = ([kept] + [k for k in reversed(accepted) if k != kept])[:5]
-        drop = next((d for d in (sorted(set(range(last)) - set(k)) for k in candidates)
+        drop = next((d for d in (sorted(droppable - set(k)) for k in candidates)
                      if all(run(render(d), options=control(render(d))).returncode == 0
                             for _ in range(2))), [])
         if not drop:

@@ -35,6 +35,7 @@ class StepRenderer:
         self.pending: dict = {}          # background commands whose answer is not read yet
         self.defined: set = set()        # handles created so far (sh1...): their folders
         self.standin: dict = {}          # shell -> the probe mode its stand-in child plays
+        self.spawned: dict = {}          # a child's pid name -> its object id in the shell
 
     # -- values ----------------------------------------------------------------
     def pid(self, name) -> str:
@@ -167,6 +168,8 @@ class StepRenderer:
         call = f"{s['on']}.command({self.text(s['line'])}{self._timeout(s, 20)})"
         pids, res = [], s.get("result") or {}
         text = " ".join([res.get("result", ""), *res.get("data", [])])
+        if m := re.match(r"ok spawned (\d+) pid=(\d+)", res.get("result", "")):
+            self.spawned[self.pid_names.get(int(m[2]))] = m[1]
         for n, pid in enumerate(re.findall(r"\bpid=(\d+)", text)):
             name = self.pid_names.get(int(pid))
             if name and name not in self.pid_expr:
@@ -181,13 +184,18 @@ class StepRenderer:
         return [f"# not replayed: the probe child's mark {s.get('what')!r}"]
 
     def op_shell_probe_records(self, s):
-        """The checks read the children's /proc instead; a child that exits at
-        once gives its pid on the FIFO."""
+        """The checks read the children's /proc instead, once each child has
+        started (it answered a probe); a child that exits at once gives its
+        pid on the FIFO."""
         out = []
         for name in s.get("result") or []:
             if name not in self.pid_expr and self.standin.get(s.get("on")) == "exit-now":
                 self.pid_expr[name] = name
                 out.append(f"{name} = wait_mark(run{self._timeout(s, 10)})")
+            elif s.get("on") not in self.standin and name in self.spawned:
+                # the record said the child had started; the node standing in says so
+                # by answering a probe (whatever it answers), so /proc shows it after exec
+                out.append(f"{s['on']}.command('probe {self.spawned[name]}')  # it runs: started")
         return out
 
     def op_shell_stage(self, s):

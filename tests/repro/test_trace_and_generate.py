@@ -110,6 +110,21 @@ def test_minimising_drops_the_checks_that_held_then_what_the_failure_does_not_ne
                                  checks=[1, 4]) == [1, 2, 4]
 
 
+def test_minimising_never_drops_a_step_it_is_told_to_keep(monkeypatch):
+    """Step 2 orders what follows (a child started before its /proc is read):
+    the failure shows without it too, but only by luck of timing, so it stays."""
+    import subprocess
+
+    def fake_run(text, schema_dir, timeout=120, options=(), name=""):  # needs 0 and 3
+        kept = {int(n) for n in text.split(",") if n}
+        ok = {0, 3} <= kept
+        return subprocess.CompletedProcess([], 1 if ok else 0, "FAIL X: seen it" if ok else "", "")
+    monkeypatch.setattr(minimise, "run_script", fake_run)
+    render = lambda drop: ",".join(str(i) for i in range(6) if i not in drop)   # noqa: E731
+    assert minimise.minimal_drop(render, 6, None, None, log=lambda *_: None,
+                                 checks=[1, 4], keep=[2]) == [1, 4]
+
+
 def test_trace_html_shows_checks_whose_seen_is_not_a_text():
     """A check's seen value may be a list or a number (a libmultiprocess run
     made the whole report fail on one): it is shown, escaped, not raised on."""
