@@ -97,14 +97,17 @@ def test_the_report_shows_the_trace_with_the_failing_check_marked():
     assert out.count("tr-bad") == 1 and "a zombie" in out
 
 
-def test_minimising_drops_the_checks_that_held_then_what_the_failure_does_not_need(monkeypatch):
+def _failing_with_steps_0_and_3(text, schema_dir, timeout=120, options=(), name=""):
+    """A stand-in for running a script rendered as "0,1,..." (its kept steps):
+    it fails, naming the bug, exactly when steps 0 and 3 are in it."""
     import subprocess
+    kept = {int(n) for n in text.split(",") if n}
+    ok = {0, 3} <= kept
+    return subprocess.CompletedProcess([], 1 if ok else 0, "FAIL X: seen it" if ok else "", "")
 
-    def fake_run(text, schema_dir, timeout=120, options=(), name=""):  # needs 0 and 3
-        kept = {int(n) for n in text.split(",") if n}
-        ok = {0, 3} <= kept
-        return subprocess.CompletedProcess([], 1 if ok else 0, "FAIL X: seen it" if ok else "", "")
-    monkeypatch.setattr(minimise, "run_script", fake_run)
+
+def test_minimising_drops_the_checks_that_held_then_what_the_failure_does_not_need(monkeypatch):
+    monkeypatch.setattr(minimise, "run_script", _failing_with_steps_0_and_3)
     render = lambda drop: ",".join(str(i) for i in range(6) if i not in drop)   # noqa: E731
     assert minimise.minimal_drop(render, 6, None, None, log=lambda *_: None,
                                  checks=[1, 4]) == [1, 2, 4]
@@ -113,13 +116,7 @@ def test_minimising_drops_the_checks_that_held_then_what_the_failure_does_not_ne
 def test_minimising_never_drops_a_step_it_is_told_to_keep(monkeypatch):
     """Step 2 orders what follows (a child started before its /proc is read):
     the failure shows without it too, but only by luck of timing, so it stays."""
-    import subprocess
-
-    def fake_run(text, schema_dir, timeout=120, options=(), name=""):  # needs 0 and 3
-        kept = {int(n) for n in text.split(",") if n}
-        ok = {0, 3} <= kept
-        return subprocess.CompletedProcess([], 1 if ok else 0, "FAIL X: seen it" if ok else "", "")
-    monkeypatch.setattr(minimise, "run_script", fake_run)
+    monkeypatch.setattr(minimise, "run_script", _failing_with_steps_0_and_3)
     render = lambda drop: ",".join(str(i) for i in range(6) if i not in drop)   # noqa: E731
     assert minimise.minimal_drop(render, 6, None, None, log=lambda *_: None,
                                  checks=[1, 4], keep=[2]) == [1, 4]
