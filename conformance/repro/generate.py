@@ -120,7 +120,7 @@ def render(trace: dict, *, case_id: str, requirement: str, requirement_text: str
               f"REQUIREMENT = {requirement + ': ' + first_sentence(requirement_text)!r}",
               f"PROGRAMS = {json.dumps(programs)}",
               f"ARGV = {json.dumps({k: v for k, v in config['argv'].items() if k in roles})}",
-              f"TIMEOUT, TRIALS = 10, {int(trials)}" if trials > 1 else "TIMEOUT = 10"]
+              f"TIMEOUT, TRIALS = 10, {int(trials)}"]
     if "SHELL" in r.blocks:
         consts[-1] = consts[-1].replace(" =", ", PROMPT =") + f", {config.get('prompt')!r}"
     if "LISTENER" in r.blocks:
@@ -135,7 +135,7 @@ def render(trace: dict, *, case_id: str, requirement: str, requirement_text: str
     code += "".join(CHECKS.get(c, "") for c in sorted(r.checks))
     steps_fn = ("\n\ndef steps(run):\n    \"\"\"What the case did, step by step.\"\"\"\n"
                 + "\n".join("    " + line if line else "" for line in (body or ["pass"])) + "\n")
-    main = runtime.MAIN_TRIALS if trials > 1 else runtime.MAIN
+    main = runtime.MAIN
     if "LOOP" in r.blocks:        # pycapnp's loop on this thread, the steps on another
         main = main.replace("steps(run)", "asyncio.run(capnp.run(with_loop(run)))")
     program = prune.pruned("\n".join(consts) + "\n" + code + steps_fn + main)

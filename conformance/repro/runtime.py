@@ -376,30 +376,6 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for name, path in PROGRAMS.items():
         parser.add_argument(f"--{name}", default=path, help=f"the {name} program ({path})")
-    PROGRAMS.update(vars(parser.parse_args()))
-    run = Run()
-    try:
-        steps(run)
-        print(f"PASS {CASE} against {IMPL}")
-    except Failed as e:
-        print(f"requirement {REQUIREMENT}\nFAIL {CASE} against {IMPL}: {e}")
-        return 1
-    finally:
-        run.close()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-'''
-
-# main() of a case whose steps the case ran in a loop (a race tried N times): replayed up to
-# N times, to the first failure
-MAIN_TRIALS = r'''
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    for name, path in PROGRAMS.items():
-        parser.add_argument(f"--{name}", default=path, help=f"the {name} program ({path})")
     parser.add_argument("--trials", type=int, default=TRIALS,
                         help=f"replay up to N times, to the first failure ({TRIALS})")
     options = vars(parser.parse_args())
@@ -410,8 +386,8 @@ def main():
         try:
             steps(run)
         except Failed as e:
-            print(f"requirement {REQUIREMENT}\nFAIL {CASE} against {IMPL} (trial {trial} of "
-                  f"{trials}): {e}")
+            where = f" (trial {trial} of {trials})" if trials > 1 else ""
+            print(f"requirement {REQUIREMENT}\nFAIL {CASE} against {IMPL}{where}: {e}")
             return 1
         finally:
             run.close()
