@@ -88,12 +88,11 @@ def assert_no_file(path: str, what: str = ""):
     expected = f"nothing at {path}" + (f" ({what})" if what else "")
     args = dict(path=path, what=what, expected=expected)
     if os.path.lexists(path):
-        message = f"expected {expected}, seen a file there (mode {oct(os.lstat(path).st_mode)})"
-        trace.check("no_file", False, seen=message, **args)
-        raise AssertionError(message)
+        _fail(f"expected {expected}, seen a file there (mode {oct(os.lstat(path).st_mode)})",
+              args, check="no_file")
     trace.check("no_file", True, seen=None, **args)
 
 
-def _fail(message, args):
-    trace.check("file", False, seen=message, **args)
+def _fail(message, args, check="file"):
+    trace.check(check, False, seen=message, **args)
     raise AssertionError(message)

@@ -113,6 +113,11 @@ def _answer_of(answer) -> str | None:
     return getattr(answer, "name", None)
 
 
+def _step_of(value) -> str | None:
+    """The step that gave ``value``, or gave a list holding it (``#N[k]``)."""
+    return trace.step_giving(value) or trace.step_giving_item(value)
+
+
 def assert_ok(answer, what: str = ""):
     """The shell answered ``ok ...``."""
     args = dict(answer=_answer_of(answer), what=what, expected="an ok answer")
@@ -165,7 +170,7 @@ def assert_events(events, expected, what: str = ""):
 
 def assert_equal(seen, expected, what: str):
     """``seen`` (what a traced step gave, or an item of it) equals ``expected``."""
-    args = dict(of=trace.step_giving(seen) or trace.step_giving_item(seen), what=what, expected=expected)
+    args = dict(of=_step_of(seen), what=what, expected=expected)
     if seen != expected:
         _fail("equal", f"{what}: expected {expected!r}, seen {seen!r}", **args)
     _pass("equal", **args)
@@ -173,7 +178,7 @@ def assert_equal(seen, expected, what: str):
 
 def assert_contains(seen, part: str, what: str):
     """``part`` is in ``seen`` (a text a traced step gave, or an item of it: a probe's answer)."""
-    args = dict(of=trace.step_giving(seen) or trace.step_giving_item(seen), what=what, part=part,
+    args = dict(of=_step_of(seen), what=what, part=part,
                 expected=f"a text containing {part!r}")
     if seen is None or part not in seen:
         _fail("contains", f"{what}: expected a text containing {part!r}, seen {seen!r}", **args)
@@ -303,7 +308,7 @@ def assert_parent_end_cloexec(shell_pid: int, record: dict):
 
 def assert_not_equal(seen, unwanted, what: str):
     """``seen`` (what a traced step gave, or an item of it) is not ``unwanted``."""
-    args = dict(of=trace.step_giving(seen) or trace.step_giving_item(seen), what=what,
+    args = dict(of=_step_of(seen), what=what,
                 unwanted=unwanted, expected=f"anything but {unwanted!r}")
     if seen == unwanted:
         _fail("not_equal", f"{what}: expected anything but {unwanted!r}, seen {seen!r}", **args)

@@ -123,7 +123,8 @@ def test_relative_path_is_under_the_datadir(procs, impl, peer, schemas, short_tm
     m = node.wait_line(impl.roles["listener"].ready_pattern, 20)
     expected = os.path.join(datadir, "rel.sock")
     assert m.groupdict().get("address", f"unix:{expected}") == f"unix:{expected}", m.group(0)
-    assert_no_file(os.path.join(short_tmp, "rel.sock"), "a relative address bound under the working directory")
+    assert_no_file(os.path.join(short_tmp, "rel.sock"),
+                   "a relative address bound under the working directory")
     assert_contains(_probe_path(peer, schemas, expected), "probe", 'a probe')
 
 

@@ -165,7 +165,6 @@ class StepRenderer:
             self.pending[s["out"]] = (f"{s['out']} = {s['on']}.answer({self.text(s['line'])}"
                                       f"{self._timeout(s, 20)}, sent=True)", s["on"])
             return f"{s['on']}.p.sendline({self.text(s['line'])})  # answered below"
-        call = f"{s['on']}.command({self.text(s['line'])}{self._timeout(s, 20)})"
         pids, res = [], s.get("result") or {}
         text = " ".join([res.get("result", ""), *res.get("data", [])])
         if m := re.match(r"ok spawned (\d+) pid=(\d+)", res.get("result", "")):
@@ -175,8 +174,10 @@ class StepRenderer:
             if name and name not in self.pid_expr:
                 self.pid_expr[name] = name
                 pids.append(f"{name} = {s['out']}.pid({n or ''})")
-        used = s["out"] in self.used_answers or pids
-        return [f"{s['out']} = {call.replace('.command(', '.answer(', 1)}" if used else call] + pids
+        used = s["out"] in self.used_answers or pids       # an Answer only for what reads it
+        call = f"{s['on']}.{'answer' if used else 'command'}({self.text(s['line'])}" \
+               f"{self._timeout(s, 20)})"
+        return [f"{s['out']} = {call}" if used else call] + pids
 
     def op_shell_wait_mark(self, s):
         if self.standin.get(s.get("on")) in ("stall", "deaf"):
