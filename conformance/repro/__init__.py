@@ -50,7 +50,7 @@ def reproduce(info, manifest, manifest_path: Path, out: Path, *, cases_dir: Path
     """Run the case against the manifest, write its reproducer to ``out``
     (minimised when the run failed and ``minimise``); its path."""
     rec = case_record(info.id, manifest_path, cases_dir=cases_dir)
-    command = f"ipc-conformance repro {info.id} --impl {_short(manifest_path)} --write {Path(out).name}"
+    command = f"ipc-conformance repro {info.id} --impl {_short(manifest_path)}"
     drop = ()
     failing = generate.failing_index(trace_of(rec).get("steps", [])) is not None
     if minimise and failing:

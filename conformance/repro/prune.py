@@ -47,12 +47,18 @@ def pruned(code: str) -> str:
 
 
 def _uses(tree) -> list[tuple[str, int]]:
-    """Every name the code mentions (a variable or an attribute), with its line."""
+    """Every name the code mentions (a variable or an attribute), with its line.
+    An attribute that is also assigned as data somewhere (``self.pid = ...``)
+    counts only where it is called: ``sh1.pid`` reads the Shell's pid, not
+    Answer's ``pid()`` method, which stays only for a script that calls it."""
+    data = {node.attr for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)}
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             out.append((node.id, node.lineno))
-        elif isinstance(node, ast.Attribute):
+        elif isinstance(node, ast.Attribute) and (node.attr not in data or id(node) in called):
             out.append((node.attr, node.lineno))
     return out
 

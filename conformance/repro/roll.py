@@ -5,8 +5,8 @@ records each one, and a script of 32 near-identical lines hides what it
 does. Lines in a row that differ only in numbers counting up by one are
 written once, in a loop over that count:
 
-- ``client1 = node1.connect_client(run)`` ... ``client16 = ...`` become
-  ``clients = [node1.connect_client(run) for _ in range(16)]``, and later
+- ``client1 = Client(run, node1.raw_connect())`` ... ``client16 = ...`` become
+  ``clients = [Client(run, node1.raw_connect()) for _ in range(16)]``, and later
   lines say ``clients[0]`` for ``client1`` (a list of all of them, just
   ``clients``);
 - ``sh1.command('cleanup 1 c1')`` ... ``('cleanup 1 c5')`` become

@@ -13,8 +13,6 @@ tests of tests/repro hold the two to the same verdicts.
 CORE = r'''
 class Failed(Exception):
     """The implementation did not do what the case requires."""
-
-
 def fail(expected, seen):
     raise Failed(f"expected {expected}; seen {seen}")
 
@@ -68,8 +66,7 @@ class Lines:
                 self.cv.notify_all()
     def wait(self, pattern, timeout, start=0):
         """The first line from ``start`` on that matches, None if none comes in time."""
-        def found():
-            return next((ln for ln in self.lines[start:] if re.search(pattern, ln)), None)
+        found = lambda: next((ln for ln in self.lines[start:] if re.search(pattern, ln)), None)
         with self.cv:
             self.cv.wait_for(lambda: self.closed or found() is not None, timeout)
             return found()
@@ -77,10 +74,11 @@ class Lines:
 
 SHELL = r'''
 class Answer:
-    """A command's answer: its result line, and the data and event lines before it."""
-    def __init__(self, result, lines):
-        self.result, self.ok, self.lines = result, result.startswith("ok"), lines
-        self.events = [ln for ln in lines if ln.startswith("event ")]
+    """A shell's answer to ``line``: its result line, and the data and event lines before it."""
+    def __init__(self, shell, line, timeout=TIMEOUT, sent=False):
+        self.result, self.lines = shell.command(line, timeout, sent)
+        self.ok = self.result.startswith("ok")
+        self.events = [ln for ln in self.lines if ln.startswith("event ")]
     def pid(self, n=0):
         """The n-th pid the answer names (result line, then data lines)."""
         data = [ln for ln in self.lines if ln and not ln.startswith("event ")]
@@ -88,8 +86,7 @@ class Answer:
 
 
 class Shell:
-    """The shell on a pty, linked into a folder of this trial beside the node, which
-    stands in for the children it spawns by name (dirname(argv0)/NAME)."""
+    """The shell on a pty, beside links to the node: the children it spawns by name."""
     def __init__(self, run, names=("probe-child",), env=None, exe=None, datadir=None, **spawn):
         self.exe = exe = exe or tempfile.mkdtemp(dir=run.tmp)
         datadir = datadir or run.tmp
@@ -116,8 +113,7 @@ class Shell:
         self.unread += [ln for ln in lines if ln.startswith("event ")]
         return lines
     def command(self, line, timeout=TIMEOUT, sent=False):
-        """Send ``line`` (unless sent before) and read its answer up to the next prompt:
-        the result line and the lines before it."""
+        """Send ``line`` (unless sent before); its answer: the result line, the lines before."""
         if not sent:
             self.p.sendline(line)
         lines = self.read_to(r"(?m)^(?:%s)*((?:ok|error)\b[^\r\n]*)\r?\n" % re.escape(PROMPT),
@@ -125,25 +121,18 @@ class Shell:
         result = self.p.match.group(1)
         self.read_to(re.escape(PROMPT), f"the prompt after {result!r}", timeout)
         return result, lines
-    def answer(self, line, timeout=TIMEOUT, sent=False):
-        """A command's answer, for the checks."""
-        return Answer(*self.command(line, timeout, sent))
 '''
 
 STALL_CHILD = r'''
 
 STALL_CHILD = """#!%s
-# Stands in for the suite's stalling probe child: it serves Init on -ipcfd N
-# but never answers construct, so a call to it stays in flight; it writes its
-# pid to the FIFO $REPRO_MARK when one arrives.
+# The suite's stalling probe child: it serves Init on -ipcfd N but never answers
+# construct (a call to it stays in flight); it writes its pid to $REPRO_MARK then.
 import asyncio, os, socket, sys
 import capnp
-
-
 async def main():
     here, name = os.environ["REPRO_SCHEMAS"], os.environ["REPRO_INIT"].split(":")
     module = capnp.load(os.path.join(here, name[0]), imports=[here, os.environ["REPRO_CAPNP"]])
-
     class Init(getattr(module, name[1]).Server):
         async def construct(self, **_):
             with open(os.environ["REPRO_MARK"], "w") as mark:
@@ -152,7 +141,6 @@ async def main():
     sock = socket.socket(fileno=int(sys.argv[sys.argv.index("-ipcfd") + 1]))
     stream = await capnp.AsyncIoStream.create_connection(sock=sock)
     await capnp.TwoPartyServer(stream, bootstrap=Init()).on_disconnect()
-
 asyncio.run(capnp.run(main()))
 """ % sys.executable
 '''
@@ -187,8 +175,7 @@ exit %d
 SHELL_STANDIN = r'''
 
 def stand_in(run, names, program):
-    """A folder holding ``program`` under ``names``, for the shell to spawn in
-    place of the suite's probe child, and the environment it reads."""
+    """A folder of ``program`` under ``names``, for the shell to spawn; the env it reads."""
     exe = tempfile.mkdtemp(dir=run.tmp)
     for name in names:
         with open(os.path.join(exe, name), "w") as f:
@@ -197,11 +184,8 @@ def stand_in(run, names, program):
     os.mkfifo(mark := os.path.join(run.tmp, "marks"))
     run.marks = os.open(mark, os.O_RDWR | os.O_NONBLOCK)     # a reader, never an EOF
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), SCHEMAS)
-    return exe, {"REPRO_SCHEMAS": here, "REPRO_INIT": f"{INIT_SCHEMA}:{INIT_INTERFACE}",
-                 "REPRO_CAPNP": os.path.dirname(os.path.dirname(capnp.__file__)),
-                 "REPRO_MARK": mark}
-
-
+    return exe, {"REPRO_MARK": mark, "REPRO_SCHEMAS": here, "REPRO_CAPNP": os.path.dirname(
+        os.path.dirname(capnp.__file__)), "REPRO_INIT": f"{INIT_SCHEMA}:{INIT_INTERFACE}"}
 def wait_mark(run, timeout=TIMEOUT):
     """The pid a stand-in child wrote to the FIFO once it got where it marks."""
     if not select.select([run.marks], [], [], timeout)[0]:
@@ -264,15 +248,11 @@ FILES = r'''
 def write_file(path, text):
     with open(path, "w") as f:
         f.write(text)
-
-
 def stale_socket(path):
     """A socket file nobody listens on: bound, then closed."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
     s.close()
-
-
 def listening_socket(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
@@ -305,20 +285,13 @@ def ended_by_peer(sock, timeout=TIMEOUT):
 
 LIMITS = r'''
 LIMITS = {}       # pid -> the RLIMIT_NOFILE it had before exhaust() or set_nofile()
-
-
 def exhaust(pid, spare=0):
-    """Let ``pid`` make only ``spare`` more descriptors: its soft RLIMIT_NOFILE
-    lowered (from outside) to its lowest free descriptor number + ``spare``."""
+    """Let ``pid`` make only ``spare`` more descriptors (its lowest free one + ``spare``)."""
     used = {int(n) for n in os.listdir(f"/proc/{pid}/fd")}
     set_nofile(pid, min(set(range(len(used) + 1)) - used) + spare)
-
-
 def set_nofile(pid, soft):
-    LIMITS[pid] = resource.prlimit(pid, resource.RLIMIT_NOFILE)
-    resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, LIMITS[pid][1]))
-
-
+    hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)[1]
+    LIMITS[pid] = resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft, hard))    # the old one
 def restore(pid):
     resource.prlimit(pid, resource.RLIMIT_NOFILE, LIMITS.pop(pid))
 '''
@@ -332,16 +305,12 @@ def start(run, argv, env=None, cwd=None, pass_fds=()):
     run.pids.append(p.pid)
     p.out, p.err = Lines(p.stdout), Lines(p.stderr)
     return p
-
-
 def wait_output(lines, pattern, timeout=TIMEOUT, start=0):
     """The first line of a program's output matching ``pattern`` (from ``start`` on)."""
     line = lines.wait(pattern, timeout, start)
     if line is None:
         fail(f"a line matching {pattern!r} within {timeout}s", f"none ({lines.lines[-5:]})")
     return line
-
-
 def wait(p, timeout=TIMEOUT):
     try:
         return p.wait(timeout)
@@ -351,13 +320,9 @@ def wait(p, timeout=TIMEOUT):
 
 FDS = r'''
 O_CLOEXEC = 0o2000000
-
-
 def fd_flags(pid, fd):
     with open(f"/proc/{pid}/fdinfo/{fd}") as f:
         return int(re.search(r"flags:\s*(\d+)", f.read()).group(1), 8)
-
-
 def inherited(pid):
     """The descriptors ``pid`` holds that are not close-on-exec (what it inherited
     and still holds: the suite's probe child records them at its exec instead).
@@ -376,11 +341,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for name, path in PROGRAMS.items():
         parser.add_argument(f"--{name}", default=path, help=f"the {name} program ({path})")
-    parser.add_argument("--trials", type=int, default=TRIALS,
-                        help=f"replay up to N times, to the first failure ({TRIALS})")
-    options = vars(parser.parse_args())
-    trials = options.pop("trials")
-    PROGRAMS.update(options)
+    parser.add_argument("--trials", type=int, default=TRIALS, help="replay up to N times")
+    PROGRAMS.update(vars(parser.parse_args()))
+    trials = PROGRAMS.pop("trials")
     for trial in range(1, trials + 1):
         run = Run()
         try:

@@ -6,11 +6,8 @@ probes sent at once. Text, because the script imports nothing of this
 project; the generator picks the blocks its trace uses.'''
 
 LOOP = r'''
-LOOP = None       # pycapnp's loop: main() runs it on this thread, steps() on another
-
-
 async def with_loop(run):
-    """steps() on a thread of its own; the clients released here (elsewhere, they abort)."""
+    """pycapnp's LOOP here, steps() on a thread; the clients released here (else they abort)."""
     global LOOP
     LOOP = asyncio.get_running_loop()
     try:
@@ -18,8 +15,6 @@ async def with_loop(run):
     finally:
         for client in run.clients:
             client.caps.clear()
-
-
 def rpc(fn, *args, what="an answer", timeout=TIMEOUT):
     """``fn(*args)`` awaited on pycapnp's loop; a timeout or an error is a failure."""
     try:
@@ -120,7 +115,6 @@ class Child:
         run.pids.append(self.p.pid)
         self.pid = self.p.pid
         self.client = Client(run, self.sock) if connect else None
-        self.probe = self.client and self.client.probe
     def disconnect(self):
         """Close this end of the socketpair, as destroying the Init proxy does."""
         if self.client:
@@ -146,34 +140,31 @@ WAIT_LINE = r'''
 
 LISTENER = r'''
 class Listener:
-    """The node listening on a unix socket; its ready line gives the address."""
+    """The node listening on a unix socket; its ready line gives the socket's path."""
     def __init__(self, run, address, datadir, extra_args=(), wait_ready=True):
         argv = run.argv("listener", address=address, datadir=datadir) + list(extra_args)
         self.p = subprocess.Popen(argv, cwd=datadir, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, start_new_session=True)
         self.pid, self.out, self.err = self.p.pid, Lines(self.p.stdout), Lines(self.p.stderr)
         run.pids.append(self.pid)
-        if wait_ready and not self.line_within(READY):
+        if wait_ready and not (line := self.out.wait(READY, TIMEOUT)):
             fail("the listener's ready line", f"none (stderr {self.err.lines[-3:]})")
+        found = wait_ready and re.search(READY, line).groupdict().get("address")
+        self.path = (found or address).partition(":")[2]
     def line_within(self, pattern, timeout=TIMEOUT, start=0):
-        """The first line matching ``pattern`` (None); the ready line gives the address."""
+        """The first line matching ``pattern`` (None); the ready line gives the path."""
         line = self.out.wait(pattern, timeout, start)
-        if line and (found := re.search(READY, line)):
-            self.address = found.groupdict().get("address") or ""
-            self.path = self.address.partition(":")[2]
+        if line and (m := re.search(READY, line)) and m.groupdict().get("address"):
+            self.path = m["address"].partition(":")[2]
         return line
     def raw_connect(self, timeout=TIMEOUT):
         """A blocking connect, bounded (SO_SNDTIMEO) while the accept queue is full."""
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(timeout), 0))
-        try:
-            s.connect(self.path)
-        except BlockingIOError:
-            fail(f"a connection to {self.path} within {timeout}s", "the accept queue stayed full")
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 0))
+        if err := s.connect_ex(self.path):
+            fail(f"a connection to {self.path} within {timeout}s",
+                 "the accept queue stayed full" if err == errno.EAGAIN else os.strerror(err))
         return s
-    def connect_client(self, run):
-        return Client(run, self.raw_connect())
     def check_alive(self):
         """Still running: not exited, nor exiting (its end of a connection
         closes a moment before its exit shows, so the exit gets that moment)."""

@@ -162,7 +162,7 @@ class StepRenderer:
 
     def op_shell_command(self, s):
         if s.get("background"):          # sent from a thread: its answer is read later
-            self.pending[s["out"]] = (f"{s['out']} = {s['on']}.answer({self.text(s['line'])}"
+            self.pending[s["out"]] = (f"{s['out']} = Answer({s['on']}, {self.text(s['line'])}"
                                       f"{self._timeout(s, 20)}, sent=True)", s["on"])
             return f"{s['on']}.p.sendline({self.text(s['line'])})  # answered below"
         pids, res = [], s.get("result") or {}
@@ -175,8 +175,8 @@ class StepRenderer:
                 self.pid_expr[name] = name
                 pids.append(f"{name} = {s['out']}.pid({n or ''})")
         used = s["out"] in self.used_answers or pids       # an Answer only for what reads it
-        call = f"{s['on']}.{'answer' if used else 'command'}({self.text(s['line'])}" \
-               f"{self._timeout(s, 20)})"
+        call = (f"Answer({s['on']}, " if used else f"{s['on']}.command(") + \
+            f"{self.text(s['line'])}{self._timeout(s, 20)})"
         return [f"{s['out']} = {call}" if used else call] + pids
 
     def op_shell_wait_mark(self, s):
@@ -261,7 +261,8 @@ class StepRenderer:
         the one the script loads)."""
         args = ", ".join(self.lit(a) for a in s.get("args", []))
         method = s["op"].split(".")[1].replace("ping", "probe")
-        return f"{self._on(s)}.{method}({args})"
+        on = f"{s['on']}.client" if s["op"].startswith("child.") else self._on(s)
+        return f"{on}.{method}({args})"
 
     op_child_probe = op_child_ping = op_client_probe = op_client_ping = _call
 
@@ -317,7 +318,7 @@ class StepRenderer:
 
     def op_listener_connect(self, s):
         self.blocks.add("LOOP")
-        return f"{s['out']} = {s['on']}.connect_client(run)"
+        return f"{s['out']} = Client(run, {s['on']}.raw_connect())"
 
     def op_listener_raw_connect(self, s):
         return f"{s['out']} = {s['on']}.raw_connect()"
@@ -395,6 +396,8 @@ class StepRenderer:
 
     def op_listener_line_within(self, s):
         start = f", start={s['start']}" if s.get("start") else ""
+        if s.get("stream") == "stderr":      # the ready line is on stdout: the plain wait
+            return f"{s['on']}.err.wait({self.pattern(s['pattern'])}, {s.get('timeout', 10)!r}{start})"
         return f"{s['on']}.line_within({self.pattern(s['pattern'])}, {s.get('timeout', 10)!r}{start})"
 
     def op_proc_start(self, s):
@@ -583,5 +586,5 @@ def _unused_names_dropped(body: list[str]) -> list[str]:
             if re.fullmatch(r"\w+\.pid\(\d*\)", m.group(2)):
                 del out[i]
             elif re.match(r"[a-z]\d+$", name) and "(" in m.group(2):     # a shell's answer unread:
-                out[i] = re.sub(r"^(\w+)\.answer\(", r"\1.command(", m.group(2))   # its command
+                out[i] = re.sub(r"^Answer\((\w+), ", r"\1.command(", m.group(2))   # its command
     return out

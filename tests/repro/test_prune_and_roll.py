@@ -51,6 +51,18 @@ def test_prune_leaves_out_what_nothing_uses_and_keeps_what_is_used():
     assert "\n\n\n" not in out                  # runs of blank lines made one
 
 
+def test_prune_counts_a_name_that_is_also_data_only_where_it_is_called():
+    """``self.pid = ...`` makes ``pid`` data: reading ``sh.pid`` keeps no
+    ``pid()`` method, calling ``a.pid()`` does; a method of a name that is
+    never data stays where it is only read (``rpc(self._connect)``)."""
+    code = CODE.replace("self.x = helper()", "self.pid = helper()\n        print(self.pid)")
+    code = code.replace("    def disconnect(self):", "    def pid(self):\n        return 2\n\n"
+                        "    def disconnect(self):")
+    assert "def pid" not in pruned(code)
+    assert "def pid" in pruned(code.replace("Client().probe()", "Client().probe()\n    run.pid()"))
+    assert "def probe" in pruned(code.replace("Client().probe()", "print(Client().probe)"))
+
+
 def test_prune_keeps_a_method_whose_name_is_used_on_anything():
     """Names are matched, not types: ``x.disconnect()`` keeps every disconnect."""
     out = pruned(CODE.replace("Client().probe()", "Client().probe()\n    run.disconnect()"))
@@ -58,11 +70,11 @@ def test_prune_keeps_a_method_whose_name_is_used_on_anything():
 
 
 def test_roll_writes_numbered_clients_as_a_list_and_their_uses_as_items():
-    lines = [f"client{i} = node1.connect_client(run)" for i in range(1, 5)]
+    lines = [f"client{i} = Client(run, node1.raw_connect())" for i in range(1, 5)]
     lines += ["probe_all([client1, client2, client3, client4])", "client2.probe()",
               "check_contains(v3, 'client3', 'a text that names client3')"]
     out = rolled(lines)
-    assert out == ["clients = [node1.connect_client(run) for _ in range(4)]",
+    assert out == ["clients = [Client(run, node1.raw_connect()) for _ in range(4)]",
                    "probe_all(clients)", "clients[1].probe()",
                    "check_contains(v3, 'client3', 'a text that names client3')"]
 
