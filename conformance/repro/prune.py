@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 import re
 
-ALWAYS_KEPT = {"main", "steps", "Failed"}
+ALWAYS_KEPT = {"main", "steps"}
 
 
 def pruned(code: str) -> str:

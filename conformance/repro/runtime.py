@@ -11,10 +11,8 @@ tests of tests/repro hold the two to the same verdicts.
 '''
 
 CORE = r'''
-class Failed(Exception):
-    """The implementation did not do what the case requires."""
 def fail(expected, seen):
-    raise Failed(f"expected {expected}; seen {seen}")
+    raise AssertionError(f"expected {expected}; seen {seen}")
 
 
 class Run:
@@ -238,7 +236,7 @@ SHELL_END = r'''
         return -self.p.signalstatus if self.p.signalstatus else self.p.exitstatus
     def drain(self, timeout=TIMEOUT):
         """Read the shell's output to its end, if it ends within ``timeout``."""
-        with contextlib.suppress(Failed, OSError, ValueError):
+        with contextlib.suppress(AssertionError, OSError, ValueError):
             self.read_to(pexpect.EOF, "the end of the shell", timeout)
     def alive(self):
         return self.p.isalive()
@@ -348,14 +346,13 @@ def main():
         run = Run()
         try:
             steps(run)
-        except Failed as e:
+        except AssertionError as e:
             where = f" (trial {trial} of {trials})" if trials > 1 else ""
             print(f"requirement {REQUIREMENT}\nFAIL {CASE} against {IMPL}{where}: {e}")
             return 1
         finally:
             run.close()
     print(f"PASS {CASE} against {IMPL}")
-    return 0
 
 
 if __name__ == "__main__":

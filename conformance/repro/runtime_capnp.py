@@ -27,13 +27,11 @@ def rpc(fn, *args, what="an answer", timeout=TIMEOUT):
 
 
 class Client:
-    """A Cap'n Proto client of the implementation's Init on a connected socket."""
     def __init__(self, run, sock):
         self.caps = {}
         run.clients.append(self)
         rpc(self._connect, sock, what="a connection")
     async def _connect(self, sock):
-        sock.setblocking(False)
         stream = await capnp.AsyncIoStream.create_connection(sock=sock)
         two_party = capnp.TwoPartyClient(stream)
         self.caps.update(stream=stream, rpc=two_party, init=two_party.bootstrap().cast_as(INIT))
@@ -179,7 +177,6 @@ POLL_EXIT = r'''
 
 PROBE_ALL = r'''
 def probe_all(clients, timeout=TIMEOUT):
-    """Probe every client at once: their answers."""
     async def gather():
         return await asyncio.gather(*(c._probe() for c in clients))
     return rpc(gather, what=f"answers to {len(clients)} probes at once", timeout=timeout)

@@ -73,7 +73,7 @@ def test_the_script_replays_up_to_the_failure_with_this_runs_names():
     assert "check_gone(P2, 'after destroy')" in body
     assert "quit" not in body                    # after the failure: not replayed
     assert "4242" not in body and "/tmp/ipc-1234" not in body
-    assert "6 of its 7 steps replayed (0 dropped by minimising)" in " ".join(text.split())
+    assert "6 of 7 steps replayed, 0 dropped by minimising" in " ".join(text.split())
     dropped = generate.render(t, case_id="SPAWN-004", requirement="REQ-SPAWN-2",
                               requirement_text="reaped", statement="s", impl_name="m",
                               config=CONFIG, drop=[2])
