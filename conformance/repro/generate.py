@@ -139,8 +139,10 @@ def render(trace: dict, *, case_id: str, requirement: str, requirement_text: str
     code = "".join(_block(BLOCK_TEXT.get(b, b)) for b in blocks)
     code = code.replace('prefix="repro-"', f'prefix="{folder_prefix(trace)}"', 1)
     code = "\n" + tight(code + "".join(CHECKS.get(c, "") for c in sorted(r.checks)))
+    if not any(line.strip() and not line.lstrip().startswith("#") for line in body):
+        body = [*body, "pass"]          # only comments (steps not replayed), or nothing
     steps_fn = ("\n\ndef steps(run):\n"
-                + "\n".join("    " + line if line else "" for line in (body or ["pass"])) + "\n")
+                + "\n".join("    " + line if line else "" for line in body) + "\n")
     main = runtime.MAIN
     if "LOOP" in r.blocks:        # pycapnp's loop on this thread, the steps on another
         main = main.replace("steps(run)", "asyncio.run(capnp.run(with_loop(run)))")

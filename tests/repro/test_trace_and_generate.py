@@ -190,3 +190,19 @@ def test_an_echo_on_a_child_or_a_client_is_replayed():
     compile(text, "repro", "exec")
     assert "child1.client.echo('held')" in text and "client1.echo('still here', timeout=20)" in text
     assert "not replayed" not in text and "def echo" in text and "PROXY = " in text
+
+
+def test_a_script_whose_steps_are_all_dropped_or_not_replayed_still_compiles():
+    """Minimising tries scripts with every step dropped, and a trace may hold
+    only steps written as comments: ``steps()`` then still needs a body."""
+    t = _zombie_trace()
+    for steps in ([], [{"op": "peer.run_on_loop", "fn": "poke"}]):
+        text = generate.render({**t, "steps": steps}, case_id="SPAWN-004",
+                               requirement="REQ-SPAWN-2", requirement_text="reaped",
+                               statement="s", impl_name="m", config=CONFIG)
+        compile(text, "repro", "exec")
+        assert "    pass\n" in text[text.index("def steps"):]
+    every = range(len(generate.replayed_steps(t)))
+    compile(generate.render(t, case_id="SPAWN-004", requirement="REQ-SPAWN-2",
+                            requirement_text="reaped", statement="s", impl_name="m",
+                            config=CONFIG, drop=every), "repro", "exec")
