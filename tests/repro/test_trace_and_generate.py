@@ -206,3 +206,28 @@ def test_a_script_whose_steps_are_all_dropped_or_not_replayed_still_compiles():
     compile(generate.render(t, case_id="SPAWN-004", requirement="REQ-SPAWN-2",
                             requirement_text="reaped", statement="s", impl_name="m",
                             config=CONFIG, drop=every), "repro", "exec")
+
+
+def test_a_line_wait_on_a_listeners_stderr_reads_stderr():
+    """``line_within(..., stream="stderr")`` waited on stdout in the scripts
+    once, a wait that could never see what the case saw."""
+    t = trace.Trace()
+    trace.activate(t)
+    try:
+        trace.root("tmp", "/tmp/ipc-1234")
+        trace.record("listener.start", on="node1", pid=trace.pid(100),
+                     address="unix:/tmp/ipc-1234/s.sock", datadir="/tmp/ipc-1234")
+        trace.record("listener.line_within", on="node1", pattern="accept failed", timeout=5,
+                     start=0, stream="stderr")
+        trace.record("listener.line_within", on="node1", pattern="served", timeout=5, start=2,
+                     stream="stdout")
+    finally:
+        trace.deactivate()
+    config = {**CONFIG, "argv": {"listener": ["{node}", "-ipcbind={address}"]},
+              "ready_pattern": "^listening on (?P<address>\\S+)"}
+    text = generate.render(t.to_json(), case_id="LISTEN-030", requirement="REQ-LISTEN-2",
+                           requirement_text="x", statement="s", impl_name="m", config=config)
+    compile(text, "repro", "exec")
+    body = text[text.index("def steps"):text.index("def main")]
+    assert "node1.err.wait('accept failed', 5)" in body
+    assert "node1.line_within('served', 5, start=2)" in body
