@@ -46,10 +46,11 @@ def trials_of(rec, manifest) -> int:
 
 
 def reproduce(info, manifest, manifest_path: Path, out: Path, *, cases_dir: Path,
-              requirement_text: str = "", minimise: bool = True, log=print) -> Path:
+              requirement_text: str = "", minimise: bool = True, log=print, rec=None) -> Path:
     """Run the case against the manifest, write its reproducer to ``out``
-    (minimised when the run failed and ``minimise``); its path."""
-    rec = case_record(info.id, manifest_path, cases_dir=cases_dir)
+    (minimised when the run failed and ``minimise``); its path. ``rec``: the
+    case's record from a run already made (its trace), instead of a new run."""
+    rec = rec or case_record(info.id, manifest_path, cases_dir=cases_dir)
     command = f"ipc-conformance repro {info.id} --impl {_short(manifest_path)}"
     drop = ()
     failing = generate.failing_index(trace_of(rec).get("steps", [])) is not None
@@ -61,7 +62,7 @@ def reproduce(info, manifest, manifest_path: Path, out: Path, *, cases_dir: Path
             command=command), len(steps), out, manifest.protocol.schema_dir, log=log,
             checks=[i for i, s in enumerate(steps) if s.get("op") == "check" and s.get("ok")],
             control=_reference_control(manifest_path),
-            keep=[i for i, s in enumerate(steps) if s.get("op") in ORDERING_STEPS])
+            keep=kept_for_order(steps))
     text = script_from_record(rec, info, manifest, out, requirement_text=requirement_text,
                               drop=drop, command=command + ("" if minimise else " --no-minimise"))
     return writer.write_script(text, out, manifest.protocol.schema_dir)
@@ -70,6 +71,29 @@ def reproduce(info, manifest, manifest_path: Path, out: Path, *, cases_dir: Path
 # Steps minimising keeps: waits whose only effect is that what follows sees a
 # child after its start (conformance.repro.minimise, ``keep``).
 ORDERING_STEPS = {"shell.probe_records"}
+# A round trip on a client: the cases make one right before counting the accept
+# queue or reading a table, so that the implementation has had its turn.
+ROUND_TRIPS = {"client.probe", "client.ping", "child.probe", "child.ping"}
+
+
+def kept_for_order(steps) -> list[int]:
+    """The steps minimising never drops: the ORDERING_STEPS, and a round trip
+    on a client right before the failing check (the last step; checks of the
+    round trip's answer may stand between them).
+
+    Why the round trip: without it the check still fails against the buggy
+    implementation, and a right one still passes it most times (its loop is
+    quick to accept), so neither ddmin nor the control sees that the script
+    now counts the accept queue before the listener had its turn; on a loaded
+    machine it would then fail against a right implementation."""
+    keep = [i for i, s in enumerate(steps) if s.get("op") in ORDERING_STEPS]
+    if steps and steps[-1].get("op") == "check":
+        before = len(steps) - 2
+        while before >= 0 and steps[before].get("op") == "check":   # checks of its answer
+            before -= 1
+        if before >= 0 and steps[before].get("op") in ROUND_TRIPS:
+            keep.append(before)
+    return keep
 
 
 def _short(path) -> str:

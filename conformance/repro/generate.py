@@ -85,6 +85,34 @@ def with_dependents_dropped(steps: list[dict], drop: set[int]) -> list[dict]:
     return kept
 
 
+def with_ready_waits_folded(steps: list[dict], trace: dict, ready: str | None) -> list[dict]:
+    """``steps`` with a listener started without waiting for its ready line,
+    then waited for it at once, written as one start that waits (``Listener
+    (run, ...)`` rather than ``wait_ready=False`` and a ``line_within``).
+
+    Why: a case starts several listeners before it waits for any; once
+    minimising leaves one, the two steps say what the plain start says, and
+    the script needs no ``line_within``. Only a wait for the ready pattern on
+    stdout from the first line, whose line no check reads, is folded."""
+    read = {s["of"].partition("[")[0] for s in steps if s.get("of")}
+    index = {id(s): f"#{i}" for i, s in enumerate(trace.get("steps", []))}   # how "of" names one
+    out, i = [], 0
+    while i < len(steps):
+        start, wait = steps[i], steps[i + 1] if i + 1 < len(steps) else {}
+        if (ready and start.get("op") == "listener.start" and not start.get("wait_ready", True)
+                and wait.get("op") == "listener.line_within" and wait.get("on") == start.get("on")
+                and wait.get("pattern") == ready and not wait.get("start")
+                and wait.get("stream", "stdout") == "stdout" and not wait.get("out")
+                and index.get(id(wait)) not in read):
+            out.append({**start, "wait_ready": True, "ready_timeout": wait.get("timeout", 10),
+                        "folded_from": start})
+            i += 2
+            continue
+        out.append(start)
+        i += 1
+    return out
+
+
 ORDER = ["CORE", "PROCS", "ZOMBIE", "LINES", "SHELL", "SHELL_EXPECT", "SHELL_STAGE", "SHELL_END",
          "STALL_CHILD", "DEAF_CHILD", "EXIT_CHILD", "SHELL_STANDIN",
          "SHELL_BAIT", "LOOP", "CLIENT_ECHO", "INIT", "PROXY",
@@ -110,7 +138,8 @@ def render(trace: dict, *, case_id: str, requirement: str, requirement_text: str
     ready pattern, schema folder name and Init names (conformance.repro.writer).
     ``drop``: indices (into the replayed steps) minimising left out."""
     replay = replayed_steps(trace)
-    kept = with_dependents_dropped(replay, set(drop))
+    kept = with_ready_waits_folded(with_dependents_dropped(replay, set(drop)), trace,
+                                   config.get("ready_pattern"))
     body, r = render_steps(trace, kept, config["programs"])
     body = roll.rolled(body)
     if r.blocks & {"LOOP", "PROXY"}:
@@ -136,7 +165,9 @@ def render(trace: dict, *, case_id: str, requirement: str, requirement_text: str
                       f"{config['init_schema']!r}, {config['init_interface']!r}")
     if "PROXY" in r.blocks:
         consts.append(f"PROXY_SCHEMA = {config.get('proxy_schema')!r}")
-    code = "".join(_block(BLOCK_TEXT.get(b, b)) for b in blocks)
+    texts = {**BLOCK_TEXT, **({"INIT": "INIT_CAPNP", "PROXY": "PROXY_CAPNP"}
+                              if config.get("imports_capnp_schemas", True) else {})}
+    code = "".join(_block(texts.get(b, b)) for b in blocks)
     code = code.replace('prefix="repro-"', f'prefix="{folder_prefix(trace)}"', 1)
     code = "\n" + tight(code + "".join(CHECKS.get(c, "") for c in sorted(r.checks)))
     if not any(line.strip() and not line.lstrip().startswith("#") for line in body):
@@ -189,14 +220,14 @@ def first_sentence(text: str) -> str:
 
 def _imports(used: set[str]) -> str:
     """The import lines of the modules the script uses (the names it reads an
-    attribute of that are modules): the standard library's, then the
-    third-party ones. Derived from the finished script, so a block or a step
-    never has to declare what it imports."""
+    attribute of that are modules): the standard library's, then, on a line
+    of their own, the third-party ones. Derived from the finished script, so
+    a block or a step never has to declare what it imports."""
     std = sorted(m for m in used if m in sys.stdlib_module_names)
     lines = textwrap.wrap(", ".join(std), 92) if std else []
     lines = ["import " + ln.rstrip(",") for ln in lines]
     third = [m for m in THIRD_PARTY if m in used]
-    return "\n".join(lines + ([""] + ["import " + ", ".join(third)] if third else []))
+    return "\n".join(lines + (["import " + ", ".join(third)] if third else []))
 
 
 def _header(case_id, statement, impl, outcome, total, replayed, dropped, unreplayed, command,

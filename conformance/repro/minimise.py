@@ -8,8 +8,9 @@ Zeller's ddmin, each trial a run of the generated script with some steps
 left out. A trial reproduces when the script exits 1 with the same failure
 (its message with numbers and the trial's folder masked: they differ
 between runs). The failing
-step itself is never dropped. Trials are bounded (``budget``): past it the
-smallest reproducing set found so far is kept.
+step itself is never dropped. ddmin's trials are bounded (``budget``): past
+it the smallest reproducing set found so far is kept, and then each step
+left is tried dropped alone, so that no single step in the result can go.
 """
 from __future__ import annotations
 
@@ -86,6 +87,21 @@ def ddmin(units: list[int], reproduces, budget: int = 40) -> list[int]:
     return current
 
 
+def drop_one_at_a_time(kept: list[int], reproduces) -> list[int]:
+    """``kept`` with every step dropped whose drop alone still reproduces: one
+    trial per step, the last first.
+
+    Why: ddmin within its budget can stop before its result is 1-minimal
+    (a second listener kept beside the one the failing check reads), and a
+    maintainer reads every step left. The last first: dropping a later step
+    leaves the state the earlier ones run in as it was."""
+    for unit in reversed(list(kept)):
+        trial = [u for u in kept if u != unit]
+        if reproduces(trial):
+            kept = trial
+    return kept
+
+
 def minimal_drop(render, count: int, out, schema_dir, *, log=print, budget: int = 24,
                  checks=(), control=None, keep=()) -> list[int]:
     """The steps (indices 0..count-1; the last is the failing one) to drop.
@@ -133,10 +149,18 @@ def minimal_drop(render, count: int, out, schema_dir, *, log=print, budget: int 
             accepted.append(list(kept))
             return True
         return False
+    tried: dict[tuple, bool] = {}
+
+    def reproduces_once(kept):      # ddmin and the single drops share what was tried
+        key = tuple(sorted(kept))
+        if key not in tried:
+            tried[key] = reproduces(kept)
+        return tried[key]
     without_checks = [i for i in optional if i not in set(checks)]
-    if len(without_checks) < len(optional) and reproduces(without_checks):
+    if len(without_checks) < len(optional) and reproduces_once(without_checks):
         optional, budget = without_checks, budget - 1
-    kept = ddmin(optional, reproduces, budget) if optional else []
+    kept = ddmin(optional, reproduces_once, budget) if optional else []
+    kept = drop_one_at_a_time(kept, reproduces_once)
     drop = sorted(droppable - set(kept))
     if drop and control is not None:
         # A trial passed the control once; a set-up that only sometimes makes the

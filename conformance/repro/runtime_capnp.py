@@ -83,11 +83,23 @@ CLIENT_ECHO = r'''
 INIT = r'''
 
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), SCHEMAS)
+INIT = getattr(capnp.load(os.path.join(here, INIT_SCHEMA), imports=[here]), INIT_INTERFACE)
+'''
+
+PROXY = r'''
+PROXY = capnp.load(os.path.join(here, PROXY_SCHEMA), imports=[here])
+'''
+
+# The same, for schemas that import Cap'n Proto's own (``/capnp/c++.capnp``, as
+# upstream's do): pycapnp ships those in its package, which goes on the path.
+INIT_CAPNP = r'''
+
+here = os.path.join(os.path.dirname(os.path.abspath(__file__)), SCHEMAS)
 INIT = getattr(capnp.load(os.path.join(here, INIT_SCHEMA), imports=[
     here, os.path.dirname(os.path.dirname(capnp.__file__))]), INIT_INTERFACE)
 '''
 
-PROXY = r'''
+PROXY_CAPNP = r'''
 PROXY = capnp.load(os.path.join(here, PROXY_SCHEMA), imports=[
     here, os.path.dirname(os.path.dirname(capnp.__file__))])
 '''
@@ -139,13 +151,13 @@ WAIT_LINE = r'''
 LISTENER = r'''
 class Listener:
     """The node listening on a unix socket; its ready line gives the socket's path."""
-    def __init__(self, run, address, datadir, extra_args=(), wait_ready=True):
+    def __init__(self, run, address, datadir, extra_args=(), wait_ready=True, timeout=TIMEOUT):
         argv = run.argv("listener", address=address, datadir=datadir) + list(extra_args)
         self.p = subprocess.Popen(argv, cwd=datadir, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, start_new_session=True)
         self.pid, self.out, self.err = self.p.pid, Lines(self.p.stdout), Lines(self.p.stderr)
         run.pids.append(self.pid)
-        if wait_ready and not (line := self.out.wait(READY, TIMEOUT)):
+        if wait_ready and not (line := self.out.wait(READY, timeout)):
             fail("the listener's ready line", f"none (stderr {self.err.lines[-3:]})")
         found = wait_ready and re.search(READY, line).groupdict().get("address")
         self.path = (found or address).partition(":")[2]

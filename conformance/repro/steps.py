@@ -314,6 +314,8 @@ class StepRenderer:
             args.append(f"extra_args={self.lit(s['extra_args'])}")
         if not s.get("wait_ready", True):
             args.append("wait_ready=False")
+        elif s.get("ready_timeout", 10) != 10:        # a ready wait folded in (generate)
+            args.append(f"timeout={s['ready_timeout']!r}")
         return f"{s['on']} = Listener(run, {', '.join(args)})"
 
     def op_listener_connect(self, s):
@@ -566,8 +568,8 @@ def render_steps(trace: dict, steps: list[dict], programs=None) -> tuple[list[st
     r.used_answers = _answers_used(steps)
     r.child_lines = {s.get("on") for s in steps if s.get("op") == "child.wait_line"}
     body = []
-    for s in steps:
-        body += r.step(index.get(id(s), 0), s)
+    for s in steps:       # a start folded with its ready wait has the start's index
+        body += r.step(index.get(id(s.get("folded_from", s)), 0), s)
     body += [line for line, _ in r.pending.values()]      # answers still to be read
     return _unused_names_dropped(body), r
 

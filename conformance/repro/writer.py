@@ -42,7 +42,18 @@ def config(manifest, out: Path) -> dict:
             "ready_pattern": listener.ready_pattern if listener else None,
             "schemas": schema_folder(out).name, "schema_dir": proto.schema_dir,
             "init_schema": proto.init_schema, "init_interface": proto.init_interface,
-            "proxy_schema": proto.proxy_schema}
+            "proxy_schema": proto.proxy_schema,
+            "imports_capnp_schemas": imports_capnp_schemas(proto.schema_dir)}
+
+
+def imports_capnp_schemas(schema_dir) -> bool:
+    """Whether a schema in ``schema_dir`` imports one of Cap'n Proto's own
+    (``/capnp/c++.capnp``): the script then puts pycapnp's copies on its
+    import path (one line more), as it must for upstream's schemas."""
+    if not schema_dir or not os.path.isdir(schema_dir):
+        return True
+    return any('"/capnp/' in path.read_text(errors="replace")
+               for path in Path(schema_dir).rglob("*.capnp"))
 
 
 def write_script(text: str, out: Path, schema_dir: str | None) -> Path:

@@ -3,7 +3,7 @@ minimising (delta debugging, the default): the written script, run on its
 own from a clean environment, fails against the mutant with a message
 naming the bug, passes with the reference's programs, says in its header
 how many steps minimising dropped, and is shorter than the unminimised one.
-Every mutant-catcher pair, unminimised: tests/repro/test_generated_reproducers.py."""
+Every mutant-catcher pair, full and minimised: tests/repro/test_generated_reproducers.py."""
 import re
 
 import pytest

@@ -46,6 +46,15 @@ def write_script(rec, manifest: Path, out: Path) -> Path:
     return repro.writer.write_script(text, out, m.protocol.schema_dir)
 
 
+def write_minimised(rec, manifest: Path, out: Path) -> Path:
+    """The script ``repro --write`` writes by default (minimised against
+    ``manifest``), from the record of a run already made."""
+    infos = {c.id: c for c in collect_cases()}
+    return repro.reproduce(infos[rec.id], load_manifest(manifest), manifest, out,
+                           cases_dir=CASES_DIR, log=lambda *_: None, rec=rec,
+                           requirement_text=load_requirements().get(infos[rec.id].requirement, ""))
+
+
 def reference_programs() -> list[str]:
     m = load_manifest(REFERENCE)
     return [a for k, v in m.executables.items() if v for a in (f"--{k}", v)]

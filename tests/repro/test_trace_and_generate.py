@@ -113,6 +113,16 @@ def test_minimising_drops_the_checks_that_held_then_what_the_failure_does_not_ne
                                  checks=[1, 4]) == [1, 2, 4]
 
 
+def test_minimising_drops_each_step_that_can_go_alone_when_ddmin_runs_out_of_trials(monkeypatch):
+    """With no ddmin trials left (budget 1, spent on dropping the checks),
+    step 2 would stay though the failure does not need it; the single drops
+    after ddmin take it out."""
+    monkeypatch.setattr(minimise, "run_script", _failing_with_steps_0_and_3)
+    render = lambda drop: ",".join(str(i) for i in range(6) if i not in drop)   # noqa: E731
+    assert minimise.minimal_drop(render, 6, None, None, log=lambda *_: None,
+                                 checks=[1, 4], budget=1) == [1, 2, 4]
+
+
 def test_minimising_never_drops_a_step_it_is_told_to_keep(monkeypatch):
     """Step 2 orders what follows (a child started before its /proc is read):
     the failure shows without it too, but only by luck of timing, so it stays."""
@@ -231,3 +241,46 @@ def test_a_line_wait_on_a_listeners_stderr_reads_stderr():
     body = text[text.index("def steps"):text.index("def main")]
     assert "node1.err.wait('accept failed', 5)" in body
     assert "node1.line_within('served', 5, start=2)" in body
+
+
+def test_minimising_keeps_the_round_trip_that_orders_the_failing_check():
+    """A probe right before the failing count of the accept queue is the
+    listener's turn to accept: it is kept, as the child's start wait is; a
+    probe anywhere else may be dropped."""
+    from ipc_conformance.conformance.repro import kept_for_order
+    steps = [{"op": "shell.probe_records"}, {"op": "client.probe", "on": "client1"},
+             {"op": "clients.connect"}, {"op": "client.probe", "on": "client2"},
+             {"op": "check", "check": "contains", "ok": True},
+             {"op": "check", "check": "backlog", "ok": False}]
+    assert kept_for_order(steps) == [0, 3]
+    assert kept_for_order(steps[:3] + steps[4:]) == [0]
+
+
+def _listener_trace(checked: bool):
+    """A listener started without its ready wait, then waited for at once;
+    ``checked``: a check reads the ready line the wait gave."""
+    ready = r"^listening on (?P<address>\S+)"
+    steps = [{"op": "listener.start", "on": "node1", "pid": "P1", "address": "unix:",
+              "datadir": "/tmp/ipc-1234/a", "extra_args": [], "wait_ready": False},
+             {"op": "listener.line_within", "on": "node1", "pattern": ready, "timeout": 20,
+              "start": 0, "stream": "stdout", "result": "listening on unix:/tmp/ipc-1234/a/n.sock"},
+             {"op": "check", "check": "equal", "ok": False, "of": "#1" if checked else None,
+              "what": "the path", "expected": "x", "seen": "y"}]
+    return {"steps": steps, "roots": {"tmp": "/tmp/ipc-1234"}, "pids": {"1": "P1"}}, ready
+
+
+def test_a_listener_waited_for_right_after_its_start_is_one_start_that_waits():
+    """Minimising leaves one of several listeners started before their ready
+    waits: the two steps read as one plain start (with the wait's timeout),
+    unless a check reads the line the wait gave."""
+    for checked, folded in ((False, True), (True, False)):
+        t, ready = _listener_trace(checked)
+        config = {**CONFIG, "argv": {"listener": ["{node}", "-ipcbind={address}"]},
+                  "ready_pattern": ready}
+        text = generate.render(t, case_id="ADDR-004", requirement="REQ-ADDR-4",
+                               requirement_text="binds", statement="s", impl_name="m",
+                               config=config)
+        compile(text, "repro", "exec")
+        body = text[text.index("def steps"):text.index("def main")]
+        assert ("Listener(run, 'unix:', f'{run.tmp}/a', timeout=20)" in body) is folded, body
+        assert ("line_within" not in text) is folded, body
