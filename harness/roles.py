@@ -295,9 +295,11 @@ class SuiteClients:
         self.clients.append(client)
         return client
 
-    def probe(self, client, timeout=10):
+    def probe(self, client, timeout=10, orders=False):
+        """A probe on one of the suite's clients; ``orders``: as
+        ClientHandle.round_trip says."""
         return trace.call("client.probe", self.peer.run, client.probe, timeout=timeout,
-                          on=getattr(client, "trace_name", None))
+                          on=getattr(client, "trace_name", None), **_orders(orders))
 
     def close(self):
         trace.record("suite.close_all")
@@ -309,17 +311,31 @@ class SuiteClients:
         self.clients.clear()
 
 
+def _orders(orders: bool) -> dict:
+    """The trace field of a round trip made for its order (ClientHandle.round_trip)."""
+    return {"orders": True} if orders else {}
+
+
 class ClientHandle:
     def __init__(self, peer, client, name=None):
         self._peer, self.client, self.name = peer, client, name
 
-    def _call(self, what, timeout, *args):
+    def _call(self, what, timeout, *args, orders=False):
         fn = getattr(self.client, what)
         return trace.call(f"client.{what}", lambda: self._peer.run(fn, *args, timeout=timeout),
-                          on=self.name, args=list(args), timeout=timeout)
+                          on=self.name, args=list(args), timeout=timeout, **_orders(orders))
 
     def probe(self, timeout=10):
         return self._call("probe", timeout)
+
+    def round_trip(self, timeout=10):
+        """A probe made for its order, not its answer: once it is answered the
+        server has had its turn at what came before (an accept it could
+        make, a failed accept it could retry). The trace marks it, and
+        minimising a reproducer never drops it (nor the client it is made
+        on): without it a script still fails against a buggy implementation
+        most times, and passes a right one most times, by luck of timing."""
+        return self._call("probe", timeout, orders=True)
 
     def ping(self, timeout=10) -> str:
         """The peer serves (any Init schema): see harness.liveness."""

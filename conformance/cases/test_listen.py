@@ -40,7 +40,7 @@ def _probe_all(peer, handles, timeout=10):
 def _sync(node, client):
     """A round trip through the listener's loop: anything it had to do with
     an earlier event (an accept it could make) has had its turn."""
-    assert_contains(client.probe(), "probe", "a round trip on an active client")
+    assert_contains(client.round_trip(), "probe", "a round trip on an active client")
     node.assert_alive()
 
 
@@ -49,7 +49,8 @@ def _round_trip(suite, client, what):
     it serves: a connect it might accept past its limit has had its turn
     before the accept queue is counted (without it, a slow accept reads as
     a limit kept)."""
-    assert_contains(suite.probe(client), "probe", f"{what}: a round trip on an active client")
+    assert_contains(suite.probe(client, orders=True), "probe",
+                    f"{what}: a round trip on an active client")
 
 
 def _assert_waiting(node, expected, active):
@@ -512,7 +513,7 @@ def test_limit_plus_one_arrive_at_once(listener, peer, schemas, short_tmp):
         probes = Probes(peer, clients)
         probes.assert_answered(4, timeout=10, what=f"round {round_}")
         served = probes.served(0)
-        served.probe()                     # a round trip: the listener had its turn
+        served.round_trip()                # the listener had its turn
         assert_backlog(node.path, 1, f"round {round_}: {backlog(node.path)} waiting")
         probes.assert_pending(1, f"round {round_}: the fifth client")
         served.close()

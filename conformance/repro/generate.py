@@ -50,7 +50,7 @@ def replayed_steps(trace: dict) -> list[dict]:
     return steps if end is None else steps[:end + 1]
 
 
-def _names_read(step: dict) -> set[str]:
+def names_read(step: dict) -> set[str]:
     """The handles and values a step reads (``on``, answers, the step a check looks at)."""
     names = set()
     for key in ("on", "answer", "of", "answers"):
@@ -62,7 +62,7 @@ def _names_read(step: dict) -> set[str]:
     return names - {None, ""}
 
 
-def _names_made(step: dict) -> set[str]:
+def names_made(step: dict) -> set[str]:
     """The handles and values a step makes (a start names its handle ``on``)."""
     made = {step["out"]} if step.get("out") else set()
     if step.get("op", "").endswith(".start") and isinstance(step.get("on"), str):
@@ -78,8 +78,8 @@ def with_dependents_dropped(steps: list[dict], drop: set[int]) -> list[dict]:
     script that stops at a name never defined."""
     gone, kept = set(), []
     for i, step in enumerate(steps):
-        if i in drop or (_names_read(step) - _names_made(step)) & gone:
-            gone |= _names_made(step)
+        if i in drop or (names_read(step) - names_made(step)) & gone:
+            gone |= names_made(step)
             continue
         kept.append(step)
     return kept

@@ -28,13 +28,12 @@ def rpc(fn, *args, what="an answer", timeout=TIMEOUT):
 
 class Client:
     def __init__(self, run, sock):
-        self.caps = {}
+        self.caps = rpc(self._connect, sock, what="a connection")
         run.clients.append(self)
-        rpc(self._connect, sock, what="a connection")
     async def _connect(self, sock):
         stream = await capnp.AsyncIoStream.create_connection(sock=sock)
         two_party = capnp.TwoPartyClient(stream)
-        self.caps.update(stream=stream, rpc=two_party, init=two_party.bootstrap().cast_as(INIT))
+        return dict(stream=stream, rpc=two_party, init=two_party.bootstrap().cast_as(INIT))
     async def _probe(self):
         thread_map = (await self.caps["init"].construct()).threadMap
         return (await (await thread_map.makeThread("probe")).result.getName()).result

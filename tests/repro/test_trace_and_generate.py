@@ -243,17 +243,23 @@ def test_a_line_wait_on_a_listeners_stderr_reads_stderr():
     assert "node1.line_within('served', 5, start=2)" in body
 
 
-def test_minimising_keeps_the_round_trip_that_orders_the_failing_check():
-    """A probe right before the failing count of the accept queue is the
-    listener's turn to accept: it is kept, as the child's start wait is; a
-    probe anywhere else may be dropped."""
+def test_minimising_keeps_the_round_trips_that_order_what_follows():
+    """A probe right before the failing count of the accept queue, and one the
+    case made for its order (``orders``), are the listener's turn: both are
+    kept, with the clients they are made on, as the child's start wait is;
+    any other probe may be dropped."""
     from ipc_conformance.conformance.repro import kept_for_order
-    steps = [{"op": "shell.probe_records"}, {"op": "client.probe", "on": "client1"},
-             {"op": "clients.connect"}, {"op": "client.probe", "on": "client2"},
+    steps = [{"op": "shell.probe_records"},
+             {"op": "listener.connect", "on": "node1", "out": "client1"},
+             {"op": "client.probe", "on": "client1"},
+             {"op": "listener.connect", "on": "node1", "out": "client2"},
+             {"op": "client.probe", "on": "client2"},
              {"op": "check", "check": "contains", "ok": True},
              {"op": "check", "check": "backlog", "ok": False}]
-    assert kept_for_order(steps) == [0, 3]
-    assert kept_for_order(steps[:3] + steps[4:]) == [0]
+    assert kept_for_order(steps) == [0, 3, 4]
+    assert kept_for_order(steps[:4] + steps[6:]) == [0]
+    steps[2]["orders"] = True
+    assert kept_for_order(steps[:4] + steps[6:]) == [0, 1, 2]
 
 
 def _listener_trace(checked: bool):
