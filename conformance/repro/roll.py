@@ -10,7 +10,9 @@ written once, in a loop over that count:
   lines say ``clients[0]`` for ``client1`` (a list of all of them, just
   ``clients``);
 - ``sh1.command('cleanup 1 c1')`` ... ``('cleanup 1 c5')`` become
-  ``for n in range(1, 6):`` and ``sh1.command(f'cleanup 1 c{n}')``.
+  ``for n in range(1, 6):`` and ``sh1.command(f'cleanup 1 c{n}')``;
+- ``client1 = Client(run, socks[2])``, ``client2 = Client(run, socks[0])``...
+  (a number in no order) become ``clients = [Client(run, socks[k]) for k in (2, 0, ...)]``.
 
 The loop does exactly what the lines did, in the same order. Only whole
 lines of the ``steps`` body are rolled, never runtime code.
@@ -26,7 +28,7 @@ MIN_RUN = 3          # shorter runs read as well unrolled
 
 def rolled(lines: list[str]) -> list[str]:
     """``lines`` (the steps body) with runs of counted lines as loops."""
-    lines = _roll_assignments(list(lines))
+    lines = _roll_listed(_roll_assignments(list(lines)))
     return _roll_statements(lines)
 
 
@@ -149,6 +151,12 @@ def _roll_assignments(lines):
     out, found = list(lines), _first_run(lines, ok)
     while found:
         start, end = found
+        listed_end = start + 1
+        while listed_end < len(out) and _listed(out[start:listed_end + 1]):
+            listed_end += 1
+        if listed_end > end:       # the start of a longer run in no order: _roll_listed's
+            found = _first_run(out, ok, end)
+            continue
         run = out[start:end]
         m = _ASSIGN.match(run[0])
         base, first = m.group(1), int(m.group(2))
@@ -165,6 +173,52 @@ def _roll_assignments(lines):
                 for ln in out[end:]]
         out = out[:start] + [line] + rest
         found = _first_run(out, ok, start + 1)
+    return out
+
+
+def _listed(run: list[str]):
+    """For assignments to numbered names counting up whose values differ in
+    one number only, in no order (``client1 = Client(run, socks[4])``,
+    ``client2 = Client(run, socks[1])``: clients made in the order their
+    connects were accepted): that number's position and its values; None."""
+    ms = [_ASSIGN.match(ln) for ln in run]
+    nums = [_numbers(ln) for ln in run]
+    if not all(ms) or len({m.group(1) for m in ms}) != 1 or any(n is None for n in nums) \
+            or len({len(n) for n in nums}) != 1 or len(nums[0]) < 2:
+        return None
+    names = [ns[0][2] for ns in nums]
+    if nums[0][0][3][0] != "name" or any(b - a != 1 for a, b in zip(names, names[1:])):
+        return None
+    moving = [k for k in range(1, len(nums[0])) if len({ns[k][2] for ns in nums}) > 1]
+    if len(moving) != 1 or nums[0][moving[0]][3][0] != "number":
+        return None
+    k = moving[0]
+    skeleton = {ln[:ns[0][0]] + ln[ns[0][1]:ns[k][0]] + ln[ns[k][1]:] for ln, ns in zip(run, nums)}
+    return (k, [ns[k][2] for ns in nums]) if len(skeleton) == 1 else None
+
+
+def _roll_listed(lines):
+    """Runs :func:`_listed` finds, as a list over the values:
+    ``clients = [Client(run, socks[k]) for k in (4, 1, 2, 3, 0)]``."""
+    out, found = list(lines), _first_run(lines, lambda run: _listed(run) is not None)
+    while found:
+        start, end = found
+        run = out[start:end]
+        m = _ASSIGN.match(run[0])
+        base, first = m.group(1), int(m.group(2))
+        k, values = _listed(run)
+        if all(b - a == 1 for a, b in zip(values, values[1:])):     # counting: a range
+            found = _first_run(out, lambda run: _listed(run) is not None, end)
+            continue
+        a, b = _numbers(run[0])[k][:2]
+        var = "k" if not re.search(r"\bk\b", run[0]) else "i"
+        rhs = (run[0][:a] + var + run[0][b:]).split(" = ", 1)[1]
+        name = _fresh(base + "s", out)
+        line = f"{name} = [{rhs} for {var} in ({', '.join(map(str, values))})]"
+        rest = [_whole_lists(_renamed(ln, base, name, first, len(run)), name, len(run))
+                for ln in out[end:]]
+        out = out[:start] + [line] + rest
+        found = _first_run(out, lambda run: _listed(run) is not None, start + 1)
     return out
 
 

@@ -202,6 +202,8 @@ class Probes:
         async def start():
             return [asyncio.ensure_future(c._probe()) for c in clients]
         self.tasks = rpc(start)
+        for task in self.tasks:     # one still unanswered at the end fails then: not an error
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
     def check_answered(self, count, timeout=TIMEOUT, what=""):
         async def wait():
             while len(self.done) < count:

@@ -6,7 +6,8 @@ environment (no project on sys.path), exits 1 against the mutant with a
 message naming the failing check, and 0 against the reference's programs.
 Both scripts of each pair are checked: the one ``--no-minimise`` writes,
 and the minimised one the command writes by default, which must also be
-under 150 lines (the longest measured: docs/mutants.md).
+under 150 lines (one pair, LONGER below, under its own bound; the lengths
+measured: docs/mutants.md).
 
 One traced run per mutant (its catching cases), from which both scripts
 are written. Minimising runs each script a few dozen times, so the whole
@@ -23,6 +24,14 @@ from repro_helpers import assert_standalone, last_line, run_alone
 PAIRS = P.pairs()
 MUTANTS = sorted({m for m, _ in PAIRS})
 LONGEST = 150          # lines a minimised reproducer stays under (issue 14)
+# The pairs whose minimised script is longer, each with the bound it keeps to,
+# so that it cannot grow unseen. LISTEN-034 counts the accept queue once four
+# of five clients probed at once have answered and one more round trip was
+# made (the listener's turn at the fifth accept): those carry the concurrent
+# probes (about 25 lines). Without them the script counted the queue before
+# the listener accepted, and a right listener failed it on a loaded machine.
+# docs/mutants.md says so too.
+LONGER = {("limit-counts-served", "LISTEN-034"): 170}
 
 
 def test_every_mutant_has_catchers_and_pairs_are_counted():
@@ -72,7 +81,7 @@ def test_reproducers_of_the_mutant_fail_it_and_pass_the_reference(tmp_path, muta
         problems += _problems(full, case_id, mutant, rec, tmp_path, "not minimised")
         short = P.write_minimised(rec, manifest, tmp_path / f"{case_id}.py")
         problems += _problems(short, case_id, mutant, rec, tmp_path, "minimised")
-        lines = len(short.read_text().splitlines())
-        if lines >= LONGEST:
-            problems.append(f"{case_id} (minimised): {lines} lines, not under {LONGEST}")
+        lines, bound = len(short.read_text().splitlines()), LONGER.get((mutant, case_id), LONGEST)
+        if lines >= bound:
+            problems.append(f"{case_id} (minimised): {lines} lines, not under {bound}")
     assert not problems, "\n".join(problems)

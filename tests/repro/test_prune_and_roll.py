@@ -103,3 +103,28 @@ def test_roll_keeps_the_columns_of_a_string_right_of_a_number_that_gets_shorter(
     literal it then makes an f-string must still be found."""
     lines = [f"f({i}, 'c{i}')" for i in (10, 11, 12)]
     assert rolled(lines) == ["for n in range(10, 13):", "    f(n, f'c{n}')"]
+
+
+def test_clients_made_on_sockets_in_no_order_roll_into_a_list_over_the_indices():
+    """Clients made in the order their connects were accepted (a barrier)
+    differ in an index that does not count: one list over those indices,
+    in the same order, and later lines name its items."""
+    body = ["socks = [node1.raw_connect() for _ in range(5)]",
+            "client1 = Client(run, socks[2])", "client2 = Client(run, socks[3])",
+            "client3 = Client(run, socks[1])", "client4 = Client(run, socks[4])",
+            "client5 = Client(run, socks[0])",
+            "probes1 = Probes([client1, client2, client3, client4, client5])", "client2.probe()"]
+    assert rolled(body) == [
+        "socks = [node1.raw_connect() for _ in range(5)]",
+        "clients = [Client(run, socks[k]) for k in (2, 3, 1, 4, 0)]",
+        "probes1 = Probes(clients)", "clients[1].probe()"]
+    counting_in_part = [f"client{n + 1} = Client(run, socks[{k}])" for n, k in enumerate(
+        (1, 2, 3, 4, 0))]                 # the first four count: still one list over all five
+    assert rolled(counting_in_part) == ["clients = [Client(run, socks[k]) for k in (1, 2, 3, 4, 0)]"]
+    socks_then_clients = [f"sock{n} = node1.raw_connect()" for n in range(1, 6)] + [
+        f"client{n} = Client(run, sock{k})" for n, k in enumerate((2, 3, 4, 5, 1), 1)]
+    assert rolled(socks_then_clients) == [          # the sockets' list first, then the clients'
+        "socks = [node1.raw_connect() for _ in range(5)]",
+        "clients = [Client(run, socks[k]) for k in (1, 2, 3, 4, 0)]"]
+    two = ["client1 = Client(run, socks[2])", "client2 = Client(run, socks[0])"]
+    assert rolled(two) == two                   # shorter runs stay as they are
