@@ -159,7 +159,7 @@ def test_options_on_the_node(listener, short_tmp):
     assert_equal(_ready(nodes["c"]), os.path.join(dirs["c"], "a:b.sock"),
                  "the path bound for unix:a:b.sock:max-connections=2")
     first, second = nodes["b"].connect(), nodes["b"].connect()
-    assert_contains(first.probe(), "probe", 'a probe')
+    assert_contains(first.round_trip(), "probe", 'a probe')     # the listener's turn
     assert_backlog(nodes["b"].path, 1, "max-connections=1 after unix:: was not applied")
     first.close()
     assert_contains(second.probe(), "probe", 'a probe')

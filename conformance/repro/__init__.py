@@ -71,17 +71,13 @@ def reproduce(info, manifest, manifest_path: Path, out: Path, *, cases_dir: Path
 # Steps minimising keeps: waits whose only effect is that what follows sees a
 # child after its start (conformance.repro.minimise, ``keep``).
 ORDERING_STEPS = {"shell.probe_records"}
-# A round trip on a client: the cases make one right before counting the accept
-# queue or reading a table, so that the implementation has had its turn.
-ROUND_TRIPS = {"client.probe", "client.ping", "child.probe", "child.ping"}
 
 
 def kept_for_order(steps) -> list[int]:
     """The steps minimising never drops: the ORDERING_STEPS, the round trips
-    a case made for their order (``orders``: harness ClientHandle.round_trip),
-    a round trip on a client right before the failing check (the last step;
-    checks of the round trip's answer may stand between them), and the steps
-    that made the handles those read (the client a round trip is made on).
+    a case made for their order (marked ``orders``: harness
+    ClientHandle.round_trip), and the steps that made the handles those use
+    (the client a round trip is made on).
 
     Why: without one of them the check still fails against the buggy
     implementation, and a right one still passes it most times (its loop is
@@ -89,20 +85,13 @@ def kept_for_order(steps) -> list[int]:
     now counts the accept queue, or lifts the descriptor limit, before the
     listener had its turn; on a loaded machine the script then gives the
     wrong verdict."""
-    names_made, names_read = generate.names_made, generate.names_read
-    keep = {i for i, s in enumerate(steps)
-            if s.get("op") in ORDERING_STEPS or (s.get("orders") and s.get("op") in ROUND_TRIPS)}
-    if steps and steps[-1].get("op") == "check":
-        before = len(steps) - 2
-        while before >= 0 and steps[before].get("op") == "check":   # checks of its answer
-            before -= 1
-        if before >= 0 and steps[before].get("op") in ROUND_TRIPS:
-            keep.add(before)
+    keep = {i for i, s in enumerate(steps) if s.get("op") in ORDERING_STEPS or s.get("orders")}
     todo = sorted(keep)
     while todo:                       # and what made the handles they use
         i = todo.pop()
-        for name in names_read(steps[i]) - names_made(steps[i]):
-            maker = next((j for j in range(i - 1, -1, -1) if name in names_made(steps[j])), None)
+        for name in generate.names_read(steps[i]) - generate.names_made(steps[i]):
+            maker = next((j for j in range(i - 1, -1, -1)
+                          if name in generate.names_made(steps[j])), None)
             if maker is not None and maker not in keep:
                 keep.add(maker)
                 todo.append(maker)

@@ -169,9 +169,7 @@ def _roll_assignments(lines):
             line = f"{name} = [{rhs} for n in range({span})]"
         else:
             line = f"{name} = [{m.group(3)} for _ in range({len(run)})]"
-        rest = [_whole_lists(_renamed(ln, base, name, first, len(run)), name, len(run))
-                for ln in out[end:]]
-        out = out[:start] + [line] + rest
+        out = _as_list(out, start, end, base, first, name, line)
         found = _first_run(out, ok, start + 1)
     return out
 
@@ -215,11 +213,17 @@ def _roll_listed(lines):
         rhs = (run[0][:a] + var + run[0][b:]).split(" = ", 1)[1]
         name = _fresh(base + "s", out)
         line = f"{name} = [{rhs} for {var} in ({', '.join(map(str, values))})]"
-        rest = [_whole_lists(_renamed(ln, base, name, first, len(run)), name, len(run))
-                for ln in out[end:]]
-        out = out[:start] + [line] + rest
+        out = _as_list(out, start, end, base, first, name, line)
         found = _first_run(out, lambda run: _listed(run) is not None, start + 1)
     return out
+
+
+def _as_list(out, start, end, base, first, name, line):
+    """``out`` with the assignments ``out[start:end]`` (to ``base<first>``...)
+    replaced by ``line``, the list ``name``, and later lines naming its items."""
+    count = end - start
+    rest = [_whole_lists(_renamed(ln, base, name, first, count), name, count) for ln in out[end:]]
+    return out[:start] + [line] + rest
 
 
 def _renamed(line: str, base: str, name: str, first: int, count: int) -> str:

@@ -91,17 +91,9 @@ PROXY = capnp.load(os.path.join(here, PROXY_SCHEMA), imports=[here])
 
 # The same, for schemas that import Cap'n Proto's own (``/capnp/c++.capnp``, as
 # upstream's do): pycapnp ships those in its package, which goes on the path.
-INIT_CAPNP = r'''
-
-here = os.path.join(os.path.dirname(os.path.abspath(__file__)), SCHEMAS)
-INIT = getattr(capnp.load(os.path.join(here, INIT_SCHEMA), imports=[
-    here, os.path.dirname(os.path.dirname(capnp.__file__))]), INIT_INTERFACE)
-'''
-
-PROXY_CAPNP = r'''
-PROXY = capnp.load(os.path.join(here, PROXY_SCHEMA), imports=[
-    here, os.path.dirname(os.path.dirname(capnp.__file__))])
-'''
+_WITH_CAPNP = "imports=[\n    here, os.path.dirname(os.path.dirname(capnp.__file__))]"
+INIT_CAPNP = INIT.replace("imports=[here]", _WITH_CAPNP)
+PROXY_CAPNP = PROXY.replace("imports=[here]", _WITH_CAPNP)
 
 CONNECT_UNIX = r'''
 

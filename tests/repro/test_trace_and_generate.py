@@ -244,22 +244,45 @@ def test_a_line_wait_on_a_listeners_stderr_reads_stderr():
 
 
 def test_minimising_keeps_the_round_trips_that_order_what_follows():
-    """A probe right before the failing count of the accept queue, and one the
-    case made for its order (``orders``), are the listener's turn: both are
-    kept, with the clients they are made on, as the child's start wait is;
-    any other probe may be dropped."""
+    """A probe the case made for its order (``orders``: the listener's turn
+    before the accept queue is counted) is kept with the client it is made
+    on, as the child's start wait is; any other probe may be dropped."""
     from ipc_conformance.conformance.repro import kept_for_order
     steps = [{"op": "shell.probe_records"},
+             {"op": "listener.start", "on": "node1"},
              {"op": "listener.connect", "on": "node1", "out": "client1"},
              {"op": "client.probe", "on": "client1"},
              {"op": "listener.connect", "on": "node1", "out": "client2"},
-             {"op": "client.probe", "on": "client2"},
+             {"op": "client.probe", "on": "client2", "orders": True},
              {"op": "check", "check": "contains", "ok": True},
              {"op": "check", "check": "backlog", "ok": False}]
-    assert kept_for_order(steps) == [0, 3, 4]
-    assert kept_for_order(steps[:4] + steps[6:]) == [0]
-    steps[2]["orders"] = True
-    assert kept_for_order(steps[:4] + steps[6:]) == [0, 1, 2]
+    assert kept_for_order(steps) == [0, 1, 4, 5]
+    del steps[5]["orders"]
+    assert kept_for_order(steps) == [0]
+
+
+def test_a_round_trip_made_for_its_order_is_marked_in_the_trace():
+    """ClientHandle.round_trip is a probe whose trace step says ``orders``
+    (what minimising keeps); a plain probe's does not."""
+    from ipc_conformance.harness.roles import ClientHandle
+
+    class Peer:
+        def run(self, fn, *args, timeout=10):
+            return fn(*args)
+
+    class FakeClient:
+        def probe(self):
+            return "probe-1"
+    t = trace.Trace()
+    trace.activate(t)
+    try:
+        handle = ClientHandle(Peer(), FakeClient(), "client1")
+        assert handle.round_trip() == "probe-1" and handle.probe() == "probe-1"
+    finally:
+        trace.deactivate()
+    marked, plain = t.to_json()["steps"]
+    assert marked["op"] == plain["op"] == "client.probe" and marked["on"] == "client1"
+    assert marked.get("orders") is True and "orders" not in plain
 
 
 def _listener_trace(checked: bool):
@@ -290,3 +313,14 @@ def test_a_listener_waited_for_right_after_its_start_is_one_start_that_waits():
         body = text[text.index("def steps"):text.index("def main")]
         assert ("Listener(run, 'unix:', f'{run.tmp}/a', timeout=20)" in body) is folded, body
         assert ("line_within" not in text) is folded, body
+
+
+def test_pycapnp_schema_folder_goes_on_the_import_path_only_for_schemas_that_need_it(tmp_path):
+    """Upstream's schemas import ``/capnp/c++.capnp`` (pycapnp ships it); the
+    project's do not, and their scripts load them with their own folder only."""
+    from ipc_conformance.conformance.repro import writer
+    from ipc_conformance.conformance.case import REPO_ROOT
+    assert not writer.imports_capnp_schemas(REPO_ROOT / "reference_impl" / "schemas")
+    (tmp_path / "mp").mkdir()
+    (tmp_path / "mp" / "x.capnp").write_text('using Cxx = import "/capnp/c++.capnp";\n')
+    assert writer.imports_capnp_schemas(tmp_path)
