@@ -68,9 +68,13 @@ def reproduce(info, manifest, manifest_path: Path, out: Path, *, cases_dir: Path
     return writer.write_script(text, out, manifest.protocol.schema_dir)
 
 
-# Steps minimising keeps: waits whose only effect is that what follows sees a
-# child after its start (conformance.repro.minimise, ``keep``).
-ORDERING_STEPS = {"shell.probe_records"}
+# Steps minimising keeps (conformance.repro.minimise, ``keep``): waits whose
+# only effect is the order of what follows. shell.probe_records: a check sees
+# the child after its exec. shell.wait_mark: the call is in the child when it
+# is killed (SHUT-005); without it the kill may come first, the shell then
+# knows the child is gone before the call and answers at once, and a mutant
+# that hangs a call in flight passes the script (1 CI run in 1, 2026-12-04).
+ORDERING_STEPS = {"shell.probe_records", "shell.wait_mark"}
 
 
 def kept_for_order(steps) -> list[int]:

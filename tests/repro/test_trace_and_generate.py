@@ -261,6 +261,19 @@ def test_minimising_keeps_the_round_trips_that_order_what_follows():
     assert kept_for_order(steps) == [0]
 
 
+def test_minimising_keeps_the_wait_for_a_call_to_reach_the_child():
+    """The wait for a stalled child's mark orders the kill after the call
+    reached it; the kill and the call stay droppable by their own merits."""
+    from ipc_conformance.conformance.repro import kept_for_order
+    steps = [{"op": "shell.start", "out": "sh1"},
+             {"op": "shell.command", "on": "sh1", "line": "spawn probe-child", "out": "a1"},
+             {"op": "shell.send", "on": "sh1", "line": "probe 1"},
+             {"op": "shell.wait_mark", "on": "sh1", "what": "stalled"},
+             {"op": "proc.signal", "signal": 9},
+             {"op": "check", "check": "answer_error", "ok": False}]
+    assert kept_for_order(steps) == [0, 3]
+
+
 def test_a_round_trip_made_for_its_order_is_marked_in_the_trace():
     """ClientHandle.round_trip is a probe whose trace step says ``orders``
     (what minimising keeps); a plain probe's does not."""
