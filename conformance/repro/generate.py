@@ -124,6 +124,8 @@ ORDER = ["CORE", "PROCS", "ZOMBIE", "LINES", "SHELL", "SHELL_EXPECT", "SHELL_STA
 BLOCK_TEXT = {"CHILD_WAIT": "WAIT_EXIT", "LISTENER_WAIT": "WAIT_EXIT", "CHILD_LINE": "WAIT_LINE",
               "LISTENER_LINE": "WAIT_LINE", "CHILD_POLL": "POLL_EXIT", "LISTENER_POLL": "POLL_EXIT"}
 THIRD_PARTY = ("capnp", "pexpect", "psutil")
+# Packages a script uses only through one of their modules, imported as that module.
+SUBMODULE = {"concurrent": "concurrent.futures"}
 
 
 def _block(name: str) -> str:
@@ -223,7 +225,7 @@ def _imports(used: set[str]) -> str:
     attribute of that are modules): the standard library's, then, on a line
     of their own, the third-party ones. Derived from the finished script, so
     a block or a step never has to declare what it imports."""
-    std = sorted(m for m in used if m in sys.stdlib_module_names)
+    std = sorted(SUBMODULE.get(m, m) for m in used if m in sys.stdlib_module_names)
     lines = textwrap.wrap(", ".join(std), 92) if std else []
     lines = ["import " + ln.rstrip(",") for ln in lines]
     third = [m for m in THIRD_PARTY if m in used]

@@ -189,32 +189,22 @@ PROBES = r'''
 class Probes:
     """One probe sent on each of several clients at once, answered in any order."""
     def __init__(self, clients):
-        self.clients, self.done = clients, set()
-
-        async def start():
-            return [asyncio.ensure_future(c._probe()) for c in clients]
-        self.tasks = rpc(start)
-        for task in self.tasks:     # one still unanswered at the end fails then: not an error
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        self.clients, self.done = clients, set()     # each sent before any answer is awaited
+        self.futures = [asyncio.run_coroutine_threadsafe(c._probe(), LOOP) for c in clients]
     def check_answered(self, count, timeout=TIMEOUT, what=""):
-        async def wait():
-            while len(self.done) < count:
-                new, _ = await asyncio.wait(set(self.tasks) - self.done, timeout=timeout,
-                                            return_when=asyncio.FIRST_COMPLETED)
-                if not new:
-                    break
-                self.done |= new
-        rpc(wait, timeout=timeout + 5)
+        answers = concurrent.futures.as_completed(set(self.futures) - self.done, timeout)
+        with contextlib.suppress(TimeoutError):     # too few answered: fails below
+            for future in itertools.islice(answers, max(0, count - len(self.done))):
+                self.done.add(future)
         if len(self.done) < count:
-            fail(f"{what}: {count} of {len(self.tasks)} clients answered", len(self.done))
+            fail(f"{what}: {count} of {len(self.futures)} clients answered", len(self.done))
     def check_pending(self, count, what=""):
-        if sum(not t.done() for t in self.tasks) != count:
-            fail(f"{what}: {count} client(s) still unanswered",
-                 sum(not t.done() for t in self.tasks))
+        if (left := sum(not f.done() for f in self.futures)) != count:
+            fail(f"{what}: {count} client(s) still unanswered", left)
     def served(self, i):
-        return [c for c, t in zip(self.clients, self.tasks) if t in self.done][i]
+        return [c for c, f in zip(self.clients, self.futures) if f in self.done][i]
     def check_all_answered(self, timeout=TIMEOUT, what=""):
         async def wait():
-            await asyncio.gather(*self.tasks)
-        rpc(wait, what=f"{what}: all {len(self.tasks)} clients answered", timeout=timeout)
+            await asyncio.gather(*map(asyncio.wrap_future, self.futures))
+        rpc(wait, what=f"{what}: all {len(self.futures)} clients answered", timeout=timeout)
 '''
