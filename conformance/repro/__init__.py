@@ -75,13 +75,17 @@ def reproduce(info, manifest, manifest_path: Path, out: Path, *, cases_dir: Path
 # knows the child is gone before the call and answers at once, and a mutant
 # that hangs a call in flight passes the script (1 CI run in 1, 2026-12-04).
 ORDERING_STEPS = {"shell.probe_records", "shell.wait_mark"}
+# Checks that wait for another process to change (harness verifiers
+# assert_gone, assert_exits; Probes): one that held is kept as well, since
+# what follows it may read what it waited for.
+WAITING_CHECKS = {"gone", "exits", "probes_answered", "probes_all"}
 
 
 def kept_for_order(steps) -> list[int]:
-    """The steps minimising never drops: the ORDERING_STEPS, the round trips
-    a case made for their order (marked ``orders``: harness
-    ClientHandle.round_trip), and the steps that made the handles those use
-    (the client a round trip is made on).
+    """The steps minimising never drops: the ORDERING_STEPS, the WAITING_CHECKS
+    that held, the round trips a case made for their order (marked
+    ``orders``: harness ClientHandle.round_trip), and the steps that made the
+    handles those use (the client a round trip is made on).
 
     Why: without one of them the check still fails against the buggy
     implementation, and a right one still passes it most times (its loop is
@@ -89,7 +93,8 @@ def kept_for_order(steps) -> list[int]:
     now counts the accept queue, or lifts the descriptor limit, before the
     listener had its turn; on a loaded machine the script then gives the
     wrong verdict."""
-    keep = {i for i, s in enumerate(steps) if s.get("op") in ORDERING_STEPS or s.get("orders")}
+    keep = {i for i, s in enumerate(steps) if s.get("op") in ORDERING_STEPS or s.get("orders")
+            or (s.get("op") == "check" and s.get("check") in WAITING_CHECKS and s.get("ok"))}
     todo = sorted(keep)
     while todo:                       # and what made the handles they use
         i = todo.pop()

@@ -274,6 +274,17 @@ def test_minimising_keeps_the_wait_for_a_call_to_reach_the_child():
     assert kept_for_order(steps) == [0, 3]
 
 
+def test_minimising_keeps_a_wait_that_held_and_drops_a_plain_check():
+    """A check that waited for the child to exit orders what reads its end;
+    a check that only looked (an answer was ok) orders nothing."""
+    from ipc_conformance.conformance.repro import kept_for_order
+    steps = [{"op": "child.start", "out": "child1"},
+             {"op": "check", "check": "answer_ok", "ok": True},
+             {"op": "check", "check": "exits", "ok": True},
+             {"op": "check", "check": "no_zombies", "ok": False}]
+    assert kept_for_order(steps) == [2]
+
+
 def test_a_round_trip_made_for_its_order_is_marked_in_the_trace():
     """ClientHandle.round_trip is a probe whose trace step says ``orders``
     (what minimising keeps); a plain probe's does not."""
