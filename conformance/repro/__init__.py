@@ -71,9 +71,8 @@ def reproduce(info, manifest, manifest_path: Path, out: Path, *, cases_dir: Path
 # Steps minimising keeps (conformance.repro.minimise, ``keep``): waits whose
 # only effect is the order of what follows. shell.probe_records: a check sees
 # the child after its exec. shell.wait_mark: the call is in the child when it
-# is killed (SHUT-005); without it the kill may come first, the shell then
-# knows the child is gone before the call and answers at once, and a mutant
-# that hangs a call in flight passes the script (1 CI run in 1, 2026-12-04).
+# is killed (SHUT-005); without it the kill may come first, the shell answers
+# at once, and a mutant that hangs a call in flight passes (docs/mutants.md).
 ORDERING_STEPS = {"shell.probe_records", "shell.wait_mark"}
 # Checks that wait for another process to change (harness verifiers
 # assert_gone, assert_exits; Probes): one that held is kept as well, since

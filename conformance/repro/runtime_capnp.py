@@ -189,7 +189,7 @@ PROBES = r'''
 class Probes:
     """One probe sent on each of several clients at once, answered in any order."""
     def __init__(self, clients):
-        self.clients, self.done = clients, set()     # each sent before any answer is awaited
+        self.clients, self.done = clients, set()     # all sent before any answer is awaited:
         self.futures = [asyncio.run_coroutine_threadsafe(c._probe(), LOOP) for c in clients]
     def check_answered(self, count, timeout=TIMEOUT, what=""):
         answers = concurrent.futures.as_completed(set(self.futures) - self.done, timeout)

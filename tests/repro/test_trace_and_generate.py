@@ -348,3 +348,13 @@ def test_pycapnp_schema_folder_goes_on_the_import_path_only_for_schemas_that_nee
     (tmp_path / "mp").mkdir()
     (tmp_path / "mp" / "x.capnp").write_text('using Cxx = import "/capnp/c++.capnp";\n')
     assert writer.imports_capnp_schemas(tmp_path)
+
+
+def test_the_capnp_path_blocks_are_the_plain_ones_with_pycapnps_folder_added():
+    """INIT_CAPNP and PROXY_CAPNP are derived from INIT and PROXY by a text
+    replacement; if those blocks change their import path, the derived ones
+    must not silently stay the plain ones."""
+    from ipc_conformance.conformance.repro import runtime_capnp as rt
+    for plain, with_capnp in ((rt.INIT, rt.INIT_CAPNP), (rt.PROXY, rt.PROXY_CAPNP)):
+        assert with_capnp != plain and "capnp.__file__" in with_capnp
+        compile(with_capnp, "block", "exec")
